@@ -1,0 +1,62 @@
+# logpipes: every target installs what it needs (virtualenvs, packages,
+# Terraform CLI config), so `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# checkov pins its own boto3/botocore, so it lives in a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+
+# Every terraform call (Makefile, tests, demo) uses the project-local CLI config:
+# providers from the /opt/tf-plugins mirror when it exists, the registry otherwise.
+export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraform.rc
+export TF_IN_AUTOMATION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv tfrc test lint pytest demo build bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt functions/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2> >(grep -v 'is ignored: it is neither' >&2)
+	$(PY) -m pip install --quiet --no-deps -e functions 2> >(grep -v 'is ignored: it is neither' >&2)
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt 2> >(grep -v 'is ignored: it is neither' >&2)
+	touch $@
+
+build/terraform.rc: tools/terraformrc.py
+	$(PYTHON) tools/terraformrc.py $@
+
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed build/terraform.rc ## create the virtualenvs and the Terraform CLI config
+
+lint: venv ## ruff, terraform fmt, checkov
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	terraform fmt -check -recursive
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework terraform \
+	  --directory modules --directory examples --skip-path '/tests/'
+
+pytest: venv ## the test suite only
+	$(PY) -m pytest
+
+test: lint pytest ## everything CI runs: lint, then all tests
+
+demo: venv ## run every pipeline end to end on a local moto server
+	$(PY) -m demo
+
+build: venv ## build the Lambda image contexts (python build.py --help for options)
+	$(PY) build.py
+
+bench: venv ## run the handler benchmarks
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean: ## remove virtualenvs and build output
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache .hypothesis

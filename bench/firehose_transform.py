@@ -1,0 +1,214 @@
+"""Benchmark: the Firehose transform vs the AWS blueprint's algorithm vs the decode floor, in one run.
+
+Event: 500 Firehose records carrying 30,000 real Apache log lines (CloudWatch Logs subscription
+payloads: base64 of gzip of JSON). Prints records/s, ratios, the handler's peak memory and its cold
+import time. Targets (issue 2): >= 2.5x the blueprint's throughput, <= 1.8x the floor's time, peak
+memory <= 2x (event + response).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "functions")]
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "logpipes")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on stdout
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from devtools.lambda_runtime import FakeLambdaContext  # noqa: E402
+
+SOURCES = [
+    REPO.parent / "shared/data/apache_combined/elastic-examples_apache_logs.log",
+    REPO / "demo/data/apache_combined.log",
+]
+RECORDS, EVENTS_PER_RECORD = 500, 60
+
+
+def build_event() -> dict[str, Any]:
+    source = next(path for path in SOURCES if path.exists())
+    lines = source.read_text(encoding="utf-8").splitlines()
+    records = []
+    for r in range(RECORDS):
+        events = [
+            {
+                "id": f"{37 * 10**54 + r * EVENTS_PER_RECORD + i:056d}",
+                "timestamp": 1_700_000_000_000 + i,
+                "message": lines[(r * EVENTS_PER_RECORD + i) % len(lines)],
+            }
+            for i in range(EVENTS_PER_RECORD)
+        ]
+        payload = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "123456789012",
+            "logGroup": "/apache/access",
+            "logStream": "web-1",
+            "subscriptionFilters": ["f"],
+            "logEvents": events,
+        }
+        data = base64.b64encode(gzip.compress(json.dumps(payload, separators=(",", ":")).encode())).decode()
+        records.append(
+            {
+                "recordId": f"{49_000_000_000 + r}",
+                "approximateArrivalTimestamp": 1_700_000_000_000,
+                "data": data,
+            }
+        )
+    return {
+        "invocationId": "bench",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/bench",
+        "region": "us-east-1",
+        "records": records,
+    }
+
+
+# --- Baseline: the "Process CloudWatch logs sent to Kinesis Firehose" blueprint's algorithm (Python 3
+# port of kinesis-firehose-cloudwatch-logs-processor-python, re-ingestion path unused here). ---
+
+
+def blueprint_handler(event: dict[str, Any]) -> dict[str, Any]:
+    def transform_log_event(log_event: dict[str, Any]) -> str:
+        return log_event["message"] + "\n"
+
+    def process_records(records: list[dict[str, Any]]) -> Any:
+        for r in records:
+            data = base64.b64decode(r["data"])
+            with gzip.GzipFile(fileobj=io.BytesIO(data), mode="r") as f:
+                data = json.loads(f.read())
+            rec_id = r["recordId"]
+            if data["messageType"] == "CONTROL_MESSAGE":
+                yield {"result": "Dropped", "recordId": rec_id}
+            elif data["messageType"] == "DATA_MESSAGE":
+                joined = "".join([transform_log_event(e) for e in data["logEvents"]])
+                yield {
+                    "data": base64.b64encode(joined.encode("utf-8")).decode("utf-8"),
+                    "result": "Ok",
+                    "recordId": rec_id,
+                }
+            else:
+                yield {"result": "ProcessingFailed", "recordId": rec_id}
+
+    records = list(process_records(event["records"]))
+    projected_size = 0
+    data_by_record_id = {rec["recordId"]: {"data": base64.b64decode(rec["data"])} for rec in event["records"]}
+    records_to_reingest = []
+    for idx, rec in enumerate(records):
+        if rec["result"] != "Ok":
+            continue
+        projected_size += len(rec["data"]) + len(rec["recordId"])
+        if projected_size > 6_000_000:
+            records_to_reingest.append({"Data": data_by_record_id[rec["recordId"]]["data"]})
+            records[idx]["result"] = "Dropped"
+            del records[idx]["data"]
+    return {"records": records}
+
+
+def floor(event: dict[str, Any]) -> None:
+    """The least any transform must do: base64-decode and inflate every record."""
+    for record in event["records"]:
+        zlib.decompress(base64.b64decode(record["data"]), 31)
+
+
+def best_of(function: Callable[[], Any], repeat: int = 7) -> float:
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def cold_import_seconds() -> float:
+    code = (
+        "import time; t = time.perf_counter(); import logpipes.firehose_transform; "
+        "print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "functions")}
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+            ).stdout
+        )
+        for _ in range(3)
+    ]
+    return statistics.median(samples)
+
+
+class InMemoryFirehose:
+    """Accepts re-ingested records (the event's output exceeds one 6 MB response)."""
+
+    def __init__(self) -> None:
+        self.records = 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.records += len(Records)
+        return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": "x"} for _ in Records]}
+
+
+def main() -> None:
+    from logpipes.firehose_transform import app, handler
+
+    sink = InMemoryFirehose()
+    app._client = lambda service, region: sink  # type: ignore[assignment]
+
+    event = build_event()
+    context = FakeLambdaContext()
+    events_total = RECORDS * EVENTS_PER_RECORD
+    event_bytes = len(json.dumps(event))
+
+    response = handler(event, context)
+    assert response == handler(event, context)
+    ours = best_of(lambda: handler(event, context))
+    baseline = best_of(lambda: blueprint_handler(event))
+    theirs = blueprint_handler(event)["records"]
+    ok = [i for i, r in enumerate(response["records"]) if r["result"] == "Ok" and "data" in theirs[i]]
+    assert [response["records"][i]["data"] for i in ok] == [theirs[i]["data"] for i in ok], "outputs differ"
+    floor_time = best_of(lambda: floor(event))
+
+    tracemalloc.start()
+    result = handler(event, context)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    response_bytes = len(json.dumps(result))
+
+    reingested = sum(1 for r in result["records"] if r["result"] == "Dropped")
+    print(
+        f"event: {RECORDS} records, {events_total} Apache log events, {event_bytes / 1e6:.2f} MB; "
+        f"response {response_bytes / 1e6:.2f} MB ({RECORDS - reingested} Ok, "
+        f"{reingested} re-ingested: the output is over 6 MB)"
+    )
+    print(f"{'':34}{'time':>10}{'records/s':>12}{'events/s':>12}")
+    for label, seconds in (
+        ("logpipes handler", ours),
+        ("blueprint algorithm (baseline)", baseline),
+        ("floor: base64 + inflate only", floor_time),
+    ):
+        print(
+            f"{label:34}{seconds * 1000:>8.1f}ms{RECORDS / seconds:>12,.0f}{events_total / seconds:>12,.0f}"
+        )
+    print(f"throughput vs blueprint: {baseline / ours:.2f}x   target >= 2.5x")
+    print(f"time vs floor:           {ours / floor_time:.2f}x   target <= 1.8x")
+    print(
+        f"peak memory: {peak / 1e6:.1f} MB = {peak / (event_bytes + response_bytes):.2f}x "
+        "(event + response)   target <= 2x"
+    )
+    print(f"cold import of logpipes.firehose_transform: {cold_import_seconds() * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Test and demo harness for logpipes (not shipped in any image)."""

@@ -1,0 +1,25 @@
+# CloudWatch Logs -> subscription filter -> Firehose (+ transform Lambda) -> S3 (gzip, by day) -> Athena.
+
+resource "aws_cloudwatch_log_group" "app" {
+  # checkov:skip=CKV_AWS_158:The example uses the CloudWatch Logs default encryption; pass a KMS key in production.
+  name              = "/logpipes/${var.name}/access"
+  retention_in_days = 7
+}
+
+module "firehose" {
+  source = "../../modules/firehose-transform"
+
+  name          = var.name
+  image_uri     = var.image_uris["firehose_transform"]
+  output_format = var.output_format
+  # An example stack: let destroy remove the delivered objects too.
+  force_destroy = true
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "to_firehose" {
+  name            = "${var.name}-to-firehose"
+  log_group_name  = aws_cloudwatch_log_group.app.name
+  filter_pattern  = ""
+  destination_arn = module.firehose.delivery_stream_arn
+  role_arn        = module.firehose.cloudwatch_logs_role_arn
+}

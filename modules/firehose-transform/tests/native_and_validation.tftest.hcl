@@ -1,0 +1,95 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+}
+
+variables {
+  name = "app-logs"
+}
+
+run "native_processor_has_no_lambda" {
+  command = plan
+
+  variables {
+    processor = "native"
+  }
+
+  assert {
+    condition     = length(aws_lambda_function.transform) == 0 && length(aws_iam_role.lambda) == 0
+    error_message = "the native processor creates no Lambda"
+  }
+  assert {
+    condition = [
+      for p in aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].processing_configuration[0].processors : p.type
+    ] == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
+    error_message = "native processing must decompress, extract messages and add newlines"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 1
+    error_message = "only the freshness alarm applies without a Lambda"
+  }
+}
+
+run "lambda_needs_an_image" {
+  command = plan
+
+  expect_failures = [var.image_uri]
+}
+
+run "native_cannot_write_json" {
+  command = plan
+
+  variables {
+    processor     = "native"
+    output_format = "json"
+  }
+
+  expect_failures = [var.output_format]
+}
+
+run "prefix_needs_the_date" {
+  command = plan
+
+  variables {
+    processor = "native"
+    prefix    = "logs/"
+  }
+
+  expect_failures = [var.prefix]
+}
+
+run "existing_bucket_needs_a_name" {
+  command = plan
+
+  variables {
+    processor     = "native"
+    create_bucket = false
+  }
+
+  expect_failures = [var.bucket_name]
+}
+
+run "existing_bucket" {
+  command = plan
+
+  variables {
+    processor     = "native"
+    create_bucket = false
+    bucket_name   = "my-existing-logs"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.this) == 0 && aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].bucket_arn == "arn:aws:s3:::my-existing-logs"
+    error_message = "an existing bucket is used as is"
+  }
+}

@@ -1,0 +1,303 @@
+variable "name" {
+  description = "Name of the delivery stream; also the prefix of every resource the module creates."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{1,48}$", var.name))
+    error_message = "name must be 1-48 characters of letters, digits, '_', '.' or '-'."
+  }
+}
+
+variable "processor" {
+  description = "\"lambda\": the logpipes transform Lambda (image_uri) unpacks CloudWatch Logs records. \"native\": Firehose's built-in decompression and CloudWatch Logs message extraction, no Lambda (raw output only)."
+  type        = string
+  default     = "lambda"
+
+  validation {
+    condition     = contains(["lambda", "native"], var.processor)
+    error_message = "processor must be \"lambda\" or \"native\"."
+  }
+}
+
+variable "image_uri" {
+  description = "ECR image URI of the transform function (build.py writes it to build/images.auto.tfvars.json). Required when processor = \"lambda\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.processor != "lambda" || (var.image_uri != null && can(regex("^[^\\s]+[:@][^\\s]+$", coalesce(var.image_uri, "-"))))
+    error_message = "image_uri (repository:tag or repository@sha256:digest) is required when processor = \"lambda\"."
+  }
+}
+
+variable "output_format" {
+  description = "\"raw\": each event's message plus a newline (what the AWS blueprint writes). \"json\": one JSON object per event with owner, logGroup, logStream, id, ISO-8601 UTC timestamp and message."
+  type        = string
+  default     = "raw"
+
+  validation {
+    condition     = contains(["raw", "json"], var.output_format)
+    error_message = "output_format must be \"raw\" or \"json\"."
+  }
+
+  validation {
+    condition     = var.processor == "lambda" || var.output_format == "raw"
+    error_message = "The native processor writes raw messages only: use processor = \"lambda\" for output_format = \"json\"."
+  }
+}
+
+variable "create_bucket" {
+  description = "Create the destination bucket (encrypted, private, versioned). Set false to deliver into an existing bucket named by bucket_name."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_name" {
+  description = "Destination bucket name. With create_bucket = true, null lets AWS generate a name from the stream name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_bucket || var.bucket_name != null
+    error_message = "bucket_name is required when create_bucket = false."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow terraform destroy to delete the created bucket with its objects (for test and demo stacks)."
+  type        = bool
+  default     = false
+}
+
+variable "prefix" {
+  description = "S3 prefix of delivered objects. Must contain !{timestamp:yyyy/MM/dd} (the Glue table projects its dt partition on it) and end with '/'."
+  type        = string
+  default     = "logs/!{timestamp:yyyy/MM/dd}/"
+
+  validation {
+    condition     = length(regexall("!\\{timestamp:yyyy/MM/dd\\}", var.prefix)) == 1 && endswith(var.prefix, "/") && !startswith(var.prefix, "/")
+    error_message = "prefix must contain !{timestamp:yyyy/MM/dd} exactly once, end with '/', and not start with '/'."
+  }
+}
+
+variable "error_output_prefix" {
+  description = "S3 prefix for records Firehose could not process or deliver."
+  type        = string
+  default     = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"
+
+  validation {
+    condition     = strcontains(var.error_output_prefix, "!{firehose:error-output-type}") && endswith(var.error_output_prefix, "/")
+    error_message = "error_output_prefix must contain !{firehose:error-output-type} and end with '/'."
+  }
+}
+
+variable "buffering_size" {
+  description = "Firehose S3 buffer size in MiB."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.buffering_size >= 1 && var.buffering_size <= 128
+    error_message = "buffering_size must be between 1 and 128 MiB."
+  }
+}
+
+variable "buffering_interval" {
+  description = "Firehose S3 buffer interval in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.buffering_interval >= 0 && var.buffering_interval <= 900
+    error_message = "buffering_interval must be between 0 and 900 seconds."
+  }
+}
+
+variable "processor_buffer_size" {
+  description = "MiB of records Firehose hands to one Lambda invocation (0.2-3). 1 keeps responses well below Lambda's 6 MB limit; the function re-ingests what does not fit anyway."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.processor_buffer_size >= 0.2 && var.processor_buffer_size <= 3
+    error_message = "processor_buffer_size must be between 0.2 and 3 MiB."
+  }
+}
+
+variable "processor_buffer_interval" {
+  description = "Seconds Firehose buffers records before invoking the Lambda (0-900)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.processor_buffer_interval >= 0 && var.processor_buffer_interval <= 900
+    error_message = "processor_buffer_interval must be between 0 and 900 seconds."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the bucket, the stream and the log groups. null: SSE-S3 for the bucket and an AWS owned key for the stream."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "kinesis_source_stream_arn" {
+  description = "Read from this Kinesis Data Stream instead of accepting direct puts. The transform then re-ingests oversize records into that stream."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kinesis_source_stream_arn == null || can(regex("^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/.+$", var.kinesis_source_stream_arn))
+    error_message = "kinesis_source_stream_arn must be a Kinesis stream ARN."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of the transform Lambda in MB (CPU scales with it)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "lambda_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the transform Lambda in seconds (Firehose waits up to 5 minutes for a transform)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 300
+    error_message = "lambda_timeout must be between 1 and 300 seconds."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions of the transform Lambda; -1 for none."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency >= -1
+    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or more."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the image: x86_64 or arm64 (build.py --arch)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "reingest_max_attempts" {
+  description = "Attempts per re-ingestion batch before the invocation fails and Firehose retries it."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reingest_max_attempts >= 1 && var.reingest_max_attempts <= 50
+    error_message = "reingest_max_attempts must be between 1 and 50."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the transform Lambda (Powertools)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and Firehose delivery log groups."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "create_glue_table" {
+  description = "Create a Glue database and table over the delivered objects, with partition projection on the date prefix, so Athena can query them right after apply."
+  type        = bool
+  default     = true
+}
+
+variable "glue_database_name" {
+  description = "Glue database name; null derives one from name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.glue_database_name == null || can(regex("^[a-z0-9_]{1,255}$", coalesce(var.glue_database_name, "x")))
+    error_message = "glue_database_name must be lower-case letters, digits and '_'."
+  }
+}
+
+variable "glue_table_name" {
+  description = "Glue table name."
+  type        = string
+  default     = "logs"
+
+  validation {
+    condition     = can(regex("^[a-z0-9_]{1,255}$", var.glue_table_name))
+    error_message = "glue_table_name must be lower-case letters, digits and '_'."
+  }
+}
+
+variable "projection_start_date" {
+  description = "First day (yyyy/MM/dd) of the dt partition projection."
+  type        = string
+  default     = "2024/01/01"
+
+  validation {
+    condition     = can(regex("^[0-9]{4}/[0-9]{2}/[0-9]{2}$", var.projection_start_date))
+    error_message = "projection_start_date must look like 2024/01/01."
+  }
+}
+
+variable "create_alarms" {
+  description = "Create CloudWatch alarms: Lambda errors and throttles, failed records, Firehose data freshness and processing failures."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires or recovers."
+  type        = list(string)
+  default     = []
+}
+
+variable "freshness_threshold_seconds" {
+  description = "Alarm when the oldest record in Firehose is older than this (DeliveryToS3.DataFreshness)."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.freshness_threshold_seconds >= 60
+    error_message = "freshness_threshold_seconds must be at least 60."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,193 @@
+"""The 6 MB response limit and re-ingestion, against Firehose and Kinesis on the moto server."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import random
+import string
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from devtools.firehose import split_gzip_members
+from devtools.moto_server import MotoServer
+from logpipes.firehose_transform import app, handler
+from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES
+from logpipes.firehose_transform.reingest import Reingester, ReingestionError, ReingestRecord, StreamTarget
+from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
+
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def _create_stream(moto: MotoServer, name: str = "app-logs") -> str:
+    moto.client("s3").create_bucket(Bucket="raw-records")
+    moto.client("iam")
+    return moto.client("firehose").create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::raw-records",
+            "Prefix": "pending/",
+        },
+    )["DeliveryStreamARN"]
+
+
+def _reingested_payloads(moto: MotoServer) -> list[dict[str, Any]]:
+    s3 = moto.client("s3")
+    payloads = []
+    for item in s3.list_objects_v2(Bucket="raw-records").get("Contents", []):
+        blob = s3.get_object(Bucket="raw-records", Key=item["Key"])["Body"].read()
+        payloads += [json.loads(gzip.decompress(member)) for member in split_gzip_members(blob)]
+    return payloads
+
+
+def _random_lines(count: int, length: int, seed: int) -> list[str]:
+    rng = random.Random(seed)  # incompressible text, so payloads are as big as their output
+    return ["".join(rng.choices(string.ascii_letters + string.digits, k=length)) for _ in range(count)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> None:
+    app._client.cache_clear()  # clients are per endpoint: each test's moto environment
+
+
+def test_response_stays_under_6_mb_and_the_rest_is_reingested(aws: MotoServer, lambda_context) -> None:
+    _create_stream(aws)
+    datas = [encode(cwl_payload(_random_lines(20, 2_000, seed), start_ms=seed * 1000)) for seed in range(200)]
+    event = firehose_event(datas)  # ~8 MB of output: cannot fit one response
+
+    response = handler(event, lambda_context)
+
+    assert len(json.dumps(response)) <= LAMBDA_RESPONSE_LIMIT
+    assert [r["recordId"] for r in response["records"]] == [r["recordId"] for r in event["records"]]
+    ok = [i for i, r in enumerate(response["records"]) if r["result"] == "Ok"]
+    dropped = [i for i, r in enumerate(response["records"]) if r["result"] == "Dropped"]
+    assert ok and dropped and len(ok) + len(dropped) == 200
+    # Every dropped record is back in the stream, byte for byte the original payload.
+    reingested = _reingested_payloads(aws)
+    assert sorted(json.dumps(p, sort_keys=True) for p in reingested) == sorted(
+        json.dumps(json.loads(gzip.decompress(base64.b64decode(datas[i]))), sort_keys=True) for i in dropped
+    )
+
+
+def test_response_budget_boundary(aws: MotoServer, lambda_context, monkeypatch: pytest.MonkeyPatch) -> None:
+    _create_stream(aws)
+    datas = [encode(cwl_payload(_random_lines(1, 3_000, seed))) for seed in range(5)]
+    one = len(handler(firehose_event(datas[:1]), lambda_context)["records"][0]["data"])
+    # Room for exactly three records' data plus their envelopes.
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", str(3 * (one + 64 + len("record-0000"))))
+    response = handler(firehose_event(datas), lambda_context)
+    assert [r["result"] for r in response["records"]] == ["Ok", "Ok", "Ok", "Dropped", "Dropped"]
+    assert len(_reingested_payloads(aws)) == 2
+
+
+def test_a_record_too_big_for_any_response_is_split_by_events(aws: MotoServer, lambda_context, monkeypatch) -> None:
+    _create_stream(aws)
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200000")
+    lines = _random_lines(300, 1_000, seed=7)  # ~400 KB base64 output: more than the whole budget
+    response = handler(firehose_event([encode(cwl_payload(lines))]), lambda_context)
+    assert [r["result"] for r in response["records"]] == ["Dropped"]
+
+    pieces = _reingested_payloads(aws)
+    assert len(pieces) > 1
+    assert [e["message"] for piece in pieces for e in piece["logEvents"]] == lines  # nothing lost, order kept
+    assert all(piece["logGroup"] == "/logpipes/app/access" for piece in pieces)
+
+    # When Firehose hands the pieces back, each fits: the record cannot loop forever.
+    back = handler(firehose_event([encode(piece) for piece in pieces[:1]]), lambda_context)
+    assert [r["result"] for r in back["records"]] == ["Ok"]
+
+
+def test_kinesis_source_reingests_into_the_stream(aws: MotoServer, lambda_context, monkeypatch) -> None:
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName="source", ShardCount=1)
+    stream_arn = kinesis.describe_stream(StreamName="source")["StreamDescription"]["StreamARN"]
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200")  # room for two small records
+    datas = [encode(cwl_payload([f"line {i}"])) for i in range(3)]
+    response = handler(firehose_event(datas, source_kinesis_arn=stream_arn), lambda_context)
+    assert [r["result"] for r in response["records"]] == ["Ok", "Ok", "Dropped"]  # budget holds two
+
+    shard = kinesis.describe_stream(StreamName="source")["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName="source", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert [(r["PartitionKey"], json.loads(gzip.decompress(r["Data"]))["logEvents"][0]["message"]) for r in records] == [
+        ("pk-2", "line 2")
+    ]
+
+
+class FlakyFirehose:
+    """A real moto client that first throttles, then rejects some records, like a busy stream."""
+
+    def __init__(self, client: Any, throttles: int, partial_failures: int) -> None:
+        self.client, self.throttles, self.partial_failures = client, throttles, partial_failures
+        self.calls = 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:  # noqa: N803
+        self.calls += 1
+        if self.throttles:
+            self.throttles -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutRecordBatch")
+        if self.partial_failures and len(Records) > 1:
+            self.partial_failures -= 1
+            accepted, rejected = Records[::2], Records[1::2]
+            self.client.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=accepted)
+            responses = []
+            for index in range(len(Records)):
+                if index % 2:
+                    responses.append({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
+                else:
+                    responses.append({"RecordId": "accepted"})
+            return {"FailedPutCount": len(rejected), "RequestResponses": responses}
+        return self.client.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=Records)
+
+
+def test_throttled_and_partially_failed_puts_are_retried_until_all_are_in(aws: MotoServer) -> None:
+    stream_arn = _create_stream(aws)
+    flaky = FlakyFirehose(aws.client("firehose"), throttles=2, partial_failures=2)
+    delays: list[float] = []
+    reingester = Reingester(StreamTarget(stream_arn), flaky, max_attempts=10, sleep=delays.append)
+    records = [ReingestRecord(gzip.compress(json.dumps(cwl_payload([f"r{i}"])).encode())) for i in range(10)]
+
+    reingester.put(records)
+
+    messages = sorted(p["logEvents"][0]["message"] for p in _reingested_payloads(aws))
+    assert messages == sorted(f"r{i}" for i in range(10))  # each exactly once
+    assert flaky.calls == 5 and reingester.retries == 4
+    assert all(0 <= d <= 5.0 for d in delays) and len(delays) == 4
+
+
+def test_reingestion_that_never_succeeds_fails_the_invocation(aws: MotoServer, lambda_context, monkeypatch) -> None:
+    stream_arn = _create_stream(aws)
+    always = FlakyFirehose(aws.client("firehose"), throttles=10**6, partial_failures=0)
+    with pytest.raises(ReingestionError, match="after 3 attempts"):
+        Reingester(StreamTarget(stream_arn), always, max_attempts=3, sleep=lambda _: None).put(
+            [ReingestRecord(b"x")]
+        )
+    # Through the handler: an invocation whose overflow cannot be put back raises (Firehose retries it).
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "50")
+    monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "2")
+    monkeypatch.setattr(app, "_client", lambda service, region: always)
+    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    with pytest.raises(ReingestionError):
+        handler(firehose_event([encode(cwl_payload(["does not fit"]))]), lambda_context)
+
+
+def test_default_budget_is_below_lambdas_limit() -> None:
+    assert RESPONSE_LIMIT_BYTES < LAMBDA_RESPONSE_LIMIT
+
+
+def test_every_reingested_piece_fits_firehose_record_limit(aws: MotoServer, lambda_context) -> None:
+    _create_stream(aws)
+    lines = _random_lines(10, 200_000, seed=3)  # ten ~200 KB incompressible events: ~2.7 MB of output
+    event = firehose_event([encode(cwl_payload(lines))])
+    assert len(base64.b64decode(event["records"][0]["data"])) < 1_000 * 1024 * 3
+    response = handler(event, lambda_context)
+    assert len(json.dumps(response)) <= LAMBDA_RESPONSE_LIMIT
+    pieces = _reingested_payloads(aws)
+    if response["records"][0]["result"] == "Dropped":
+        assert [e["message"] for p in pieces for e in p["logEvents"]] == lines
+    else:
+        assert decoded(response["records"][0]) == ("\n".join(lines) + "\n").encode()

@@ -1,0 +1,13 @@
+# The repository root is a valid (empty) root module so that `terraform validate`
+# at the top level passes; the modules live under modules/ and the composed
+# pipelines under examples/.
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.70, < 6.0"
+    }
+  }
+}
