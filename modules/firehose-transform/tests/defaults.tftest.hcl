@@ -67,7 +67,7 @@ run "lambda_processor_defaults" {
     error_message = "the transform is an image function writing raw lines by default"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.lambda[0].retention_in_days == 30
+    condition     = aws_cloudwatch_log_group.lambda[0].retention_in_days == 365
     error_message = "the Lambda log group must have a retention"
   }
   assert {
