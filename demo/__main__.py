@@ -32,8 +32,13 @@ def main() -> int:
                 traceback.print_exc()
                 failed.append(name)
             moto.reset()
-            print(f"---- {name}: {'FAILED' if name in failed else 'ok'} in {time.monotonic() - started:.1f} s\n")
-    print(f"{len(available) - len(failed)} of {len(available)} pipelines ran end to end" + (f"; failed: {failed}" if failed else ""))
+            print(
+                f"---- {name}: {'FAILED' if name in failed else 'ok'} in {time.monotonic() - started:.1f} s\n"
+            )
+    print(
+        f"{len(available) - len(failed)} of {len(available)} pipelines ran end to end"
+        + (f"; failed: {failed}" if failed else "")
+    )
     return 1 if failed else 0
 
 

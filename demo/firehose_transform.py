@@ -46,8 +46,8 @@ def run(moto: MotoServer, image_uris: dict[str, str]) -> None:
             ),
         )
         print(
-            f"transform ran {delivery.invocations}x from build/firehose_transform/ on {delivery.records_in} records "
-            f"in {time.monotonic() - started:.2f} s: {delivery.results}"
+            f"transform ran {delivery.invocations}x from build/firehose_transform/ "
+            f"on {delivery.records_in} records in {time.monotonic() - started:.2f} s: {delivery.results}"
         )
         total = 0
         for key in delivery.keys:

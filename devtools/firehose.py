@@ -65,7 +65,9 @@ class Delivery:
 def deliver(moto: MotoServer, stream_name: str, invoke: Invoke, max_rounds: int = 20) -> Delivery:
     """Run the transform over every pending record of the stream until none is left."""
     firehose, s3 = moto.client("firehose"), moto.client("s3")
-    description = firehose.describe_delivery_stream(DeliveryStreamName=stream_name)["DeliveryStreamDescription"]
+    description = firehose.describe_delivery_stream(DeliveryStreamName=stream_name)[
+        "DeliveryStreamDescription"
+    ]
     destination = description["Destinations"][0]["ExtendedS3DestinationDescription"]
     bucket = destination["BucketARN"].split(":")[-1]
     prefix, error_prefix = destination["Prefix"], destination["ErrorOutputPrefix"]
@@ -101,7 +103,11 @@ def _invoke_once(
         "deliveryStreamArn": description["DeliveryStreamARN"],
         "region": description["DeliveryStreamARN"].split(":")[3],
         "records": [
-            {"recordId": f"{arrival}-{index:06d}", "approximateArrivalTimestamp": arrival, "data": base64.b64encode(data).decode()}
+            {
+                "recordId": f"{arrival}-{index:06d}",
+                "approximateArrivalTimestamp": arrival,
+                "data": base64.b64encode(data).decode(),
+            }
             for index, data in enumerate(records)
         ],
     }

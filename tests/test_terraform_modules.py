@@ -11,7 +11,11 @@ from devtools.terraform import terraform
 
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = sorted(
-    [REPO, *(p for p in (REPO / "modules").iterdir() if p.is_dir()), *(p for p in (REPO / "examples").iterdir() if p.is_dir())]
+    [
+        REPO,
+        *(p for p in (REPO / "modules").iterdir() if p.is_dir()),
+        *(p for p in (REPO / "examples").iterdir() if p.is_dir()),
+    ]
 )
 
 pytestmark = pytest.mark.terraform

@@ -10,7 +10,9 @@ from typing import Any
 STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/app-logs"
 
 
-def cwl_payload(messages: list[str], message_type: str = "DATA_MESSAGE", start_ms: int = 1_700_000_000_000) -> dict[str, Any]:
+def cwl_payload(
+    messages: list[str], message_type: str = "DATA_MESSAGE", start_ms: int = 1_700_000_000_000
+) -> dict[str, Any]:
     return {
         "messageType": message_type,
         "owner": "123456789012",
@@ -18,7 +20,11 @@ def cwl_payload(messages: list[str], message_type: str = "DATA_MESSAGE", start_m
         "logStream": "i-0123456789abcdef0",
         "subscriptionFilters": ["app-to-firehose"],
         "logEvents": [
-            {"id": f"{37_000_000_000_000_000_000_000 + i:056d}", "timestamp": start_ms + i, "message": message}
+            {
+                "id": f"{37_000_000_000_000_000_000_000 + i:056d}",
+                "timestamp": start_ms + i,
+                "message": message,
+            }
             for i, message in enumerate(messages)
         ],
     }

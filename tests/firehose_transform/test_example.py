@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.terraform, pytest.mark.moto, pytest.mark.slow]
 
 def test_log_events_come_out_transformed_in_s3(aws: MotoServer) -> None:
     image_uri = ensure_built("firehose_transform")
-    with applied_example("cloudwatch-to-athena", aws, {"image_uris": {"firehose_transform": image_uri}}) as outputs:
+    with applied_example(
+        "cloudwatch-to-athena", aws, {"image_uris": {"firehose_transform": image_uri}}
+    ) as outputs:
         logs = aws.client("logs")
         group = outputs["log_group_name"]
         logs.create_log_stream(logGroupName=group, logStreamName="web-1")
@@ -37,7 +39,9 @@ def test_log_events_come_out_transformed_in_s3(aws: MotoServer) -> None:
         delivery = deliver(
             aws,
             outputs["delivery_stream_name"],
-            lambda event: invoke_from_context("firehose_transform", event, env={**aws.env(), "OUTPUT_FORMAT": "json"}),
+            lambda event: invoke_from_context(
+                "firehose_transform", event, env={**aws.env(), "OUTPUT_FORMAT": "json"}
+            ),
         )
 
         assert delivery.results == {"Ok": 1, "Dropped": 0, "ProcessingFailed": 0}

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-
 from logpipes.firehose_transform import handler
+
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
-SAM_EVENT = "lambda_events/aws-sam-cli_generated_sample_events/kinesis_KinesisFirehoseCloudwatchLogsProcessor.json"
+SAM_EVENT = (
+    "lambda_events/aws-sam-cli_generated_sample_events/kinesis_KinesisFirehoseCloudwatchLogsProcessor.json"
+)
 
 
 def _results(response: dict) -> list[str]:
@@ -32,17 +34,23 @@ def test_sam_cloudwatch_logs_processor_event(shared_data: Path, lambda_context) 
 
 
 def test_powertools_cloudwatch_logs_payload_in_a_firehose_record(shared_data: Path, lambda_context) -> None:
-    awslogs = json.loads((shared_data / "lambda_events/powertools-lambda-python/cloudWatchLogEvent.json").read_text())
+    awslogs = json.loads(
+        (shared_data / "lambda_events/powertools-lambda-python/cloudWatchLogEvent.json").read_text()
+    )
     response = handler(firehose_event([awslogs["awslogs"]["data"]]), lambda_context)
     payload = json.loads(gzip.decompress(base64.b64decode(awslogs["awslogs"]["data"])))
     assert _results(response) == ["Ok"]
-    assert decoded(response["records"][0]).decode().splitlines() == [e["message"] for e in payload["logEvents"]]
+    assert decoded(response["records"][0]).decode().splitlines() == [
+        e["message"] for e in payload["logEvents"]
+    ]
 
 
 def test_zlib_payload_is_not_gzip(shared_data: Path, lambda_context) -> None:
     # This sample's awslogs.data is zlib (78 DA), not the gzip CloudWatch Logs sends.
     awslogs = json.loads(
-        (shared_data / "lambda_events/powertools-lambda-python/cloudWatchLogEventWithPolicyLevel.json").read_text()
+        (
+            shared_data / "lambda_events/powertools-lambda-python/cloudWatchLogEventWithPolicyLevel.json"
+        ).read_text()
     )
     response = handler(firehose_event([awslogs["awslogs"]["data"]]), lambda_context)
     assert _results(response) == ["ProcessingFailed"]
@@ -50,7 +58,9 @@ def test_zlib_payload_is_not_gzip(shared_data: Path, lambda_context) -> None:
 
 def test_json_output_format(monkeypatch: pytest.MonkeyPatch, lambda_context) -> None:
     monkeypatch.setenv("OUTPUT_FORMAT", "json")
-    payload = cwl_payload(['127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326', "second"])
+    payload = cwl_payload(
+        ['127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326', "second"]
+    )
     response = handler(firehose_event([encode(payload)]), lambda_context)
     lines = [json.loads(line) for line in decoded(response["records"][0]).decode().splitlines()]
     assert lines == [
@@ -89,7 +99,9 @@ BAD_RECORDS = {
     "JSON without messageType": base64.b64encode(gzip.compress(b'{"logEvents": []}')).decode(),
     "JSON array": base64.b64encode(gzip.compress(b"[1, 2]")).decode(),
     "unknown messageType": encode(cwl_payload(["x"], message_type="SURPRISE")),
-    "DATA_MESSAGE without logEvents": base64.b64encode(gzip.compress(b'{"messageType": "DATA_MESSAGE"}')).decode(),
+    "DATA_MESSAGE without logEvents": base64.b64encode(
+        gzip.compress(b'{"messageType": "DATA_MESSAGE"}')
+    ).decode(),
 }
 
 

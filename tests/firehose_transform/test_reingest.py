@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from devtools.firehose import split_gzip_members
-from devtools.moto_server import MotoServer
 from logpipes.firehose_transform import app, handler
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES
 from logpipes.firehose_transform.reingest import Reingester, ReingestionError, ReingestRecord, StreamTarget
+
+from devtools.firehose import split_gzip_members
+from devtools.moto_server import MotoServer
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
@@ -84,7 +84,9 @@ def test_response_budget_boundary(aws: MotoServer, lambda_context, monkeypatch: 
     assert len(_reingested_payloads(aws)) == 2
 
 
-def test_a_record_too_big_for_any_response_is_split_by_events(aws: MotoServer, lambda_context, monkeypatch) -> None:
+def test_a_record_too_big_for_any_response_is_split_by_events(
+    aws: MotoServer, lambda_context, monkeypatch
+) -> None:
     _create_stream(aws)
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200000")
     lines = _random_lines(300, 1_000, seed=7)  # ~400 KB base64 output: more than the whole budget
@@ -111,11 +113,14 @@ def test_kinesis_source_reingests_into_the_stream(aws: MotoServer, lambda_contex
     assert [r["result"] for r in response["records"]] == ["Ok", "Ok", "Dropped"]  # budget holds two
 
     shard = kinesis.describe_stream(StreamName="source")["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = kinesis.get_shard_iterator(StreamName="source", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    iterator = kinesis.get_shard_iterator(
+        StreamName="source", ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
     records = kinesis.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    assert [(r["PartitionKey"], json.loads(gzip.decompress(r["Data"]))["logEvents"][0]["message"]) for r in records] == [
-        ("pk-2", "line 2")
-    ]
+    assert [
+        (r["PartitionKey"], json.loads(gzip.decompress(r["Data"]))["logEvents"][0]["message"])
+        for r in records
+    ] == [("pk-2", "line 2")]
 
 
 class FlakyFirehose:
@@ -125,11 +130,13 @@ class FlakyFirehose:
         self.client, self.throttles, self.partial_failures = client, throttles, partial_failures
         self.calls = 0
 
-    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:  # noqa: N803
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
         self.calls += 1
         if self.throttles:
             self.throttles -= 1
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutRecordBatch")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutRecordBatch"
+            )
         if self.partial_failures and len(Records) > 1:
             self.partial_failures -= 1
             accepted, rejected = Records[::2], Records[1::2]
@@ -137,7 +144,9 @@ class FlakyFirehose:
             responses = []
             for index in range(len(Records)):
                 if index % 2:
-                    responses.append({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
+                    responses.append(
+                        {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+                    )
                 else:
                     responses.append({"RecordId": "accepted"})
             return {"FailedPutCount": len(rejected), "RequestResponses": responses}
@@ -159,7 +168,9 @@ def test_throttled_and_partially_failed_puts_are_retried_until_all_are_in(aws: M
     assert all(0 <= d <= 5.0 for d in delays) and len(delays) == 4
 
 
-def test_reingestion_that_never_succeeds_fails_the_invocation(aws: MotoServer, lambda_context, monkeypatch) -> None:
+def test_reingestion_that_never_succeeds_fails_the_invocation(
+    aws: MotoServer, lambda_context, monkeypatch
+) -> None:
     stream_arn = _create_stream(aws)
     always = FlakyFirehose(aws.client("firehose"), throttles=10**6, partial_failures=0)
     with pytest.raises(ReingestionError, match="after 3 attempts"):
