@@ -235,7 +235,7 @@ def verify(function: str, context: Path, interpreter: str) -> float:
             str(context / "package"),
             f"logpipes.{function}.handler",
         ],
-        f"import check of logpipes.{function}.handler in {context.relative_to(REPO)}",
+        f"import check of logpipes.{function}.handler in {context}",
         env=env,
     )
     return float(result.stdout.strip().splitlines()[-1])

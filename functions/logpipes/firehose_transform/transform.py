@@ -100,7 +100,7 @@ def render_events(payload: Payload, events: list[dict[str, Any]], output_format:
         orjson.dumps(
             {
                 **origin,
-                "id": event["id"],
+                "id": str(event["id"]),  # moto sends integers; CloudWatch Logs sends strings
                 "timestamp": iso_utc(event["timestamp"]),
                 "message": event["message"],
             },
