@@ -1,0 +1,144 @@
+"""The Lambda handler: an SQS batch of S3 notifications in, one load transaction, partial failures out.
+
+1. Each SQS message (Powertools BatchProcessor): read the objects it announces and stage them. A
+   message whose objects cannot be read or staged fails alone.
+2. The staged objects of every other message: one load transaction (loader.py). If it fails, those
+   messages fail too and come back after the visibility timeout; the ledger makes the retry skip
+   anything that did get loaded, so a redelivered message never loads a row twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logpipes.s3log_redshift.dialect import Redshift
+from logpipes.s3log_redshift.events import source_objects
+from logpipes.s3log_redshift.executor import DataApiExecutor, LoadError, StatementExecutor
+from logpipes.s3log_redshift.loader import Loader, LoadResult, StagedObject
+from logpipes.s3log_redshift.settings import POSTGRESQL, Settings
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "logpipes"))
+
+# Time kept back from the Lambda timeout: past the load deadline, the statement is cancelled and
+# the batch reported failed while the function can still answer.
+DEADLINE_MARGIN_SECONDS = 15.0
+
+
+def _executor(settings: Settings, s3: Any) -> StatementExecutor:
+    if settings.backend == POSTGRESQL:
+        # Tests and the demo only: psycopg is not in the Lambda image, so import it on demand.
+        from logpipes.s3log_redshift.postgres import PostgresExecutor
+
+        return PostgresExecutor(settings.postgres_dsn or "", s3)
+    if settings.data_api is None or settings.copy_role_arn is None:  # pragma: no cover - from_env ensures it
+        raise ValueError("the redshift-data backend needs a Data API target and a COPY role")
+    return DataApiExecutor(boto3.client("redshift-data"), settings.data_api, Redshift(settings.copy_role_arn))
+
+
+@cache
+def _loader_for(settings: Settings) -> Loader:
+    """One loader per execution environment: its clients, connection and tables-ready flag are reused."""
+    s3 = boto3.client("s3")
+    return Loader(s3, _executor(settings, s3), settings.names, settings.staging)
+
+
+@dataclass
+class BatchOutcome:
+    messages: int
+    failed_messages: list[str] = field(default_factory=list)  # SQS message ids
+    staged: list[StagedObject] = field(default_factory=list)
+    result: LoadResult | None = None
+    load_error: str | None = None
+
+
+def process_batch(event: Mapping[str, Any], loader: Loader, batch_id: str, deadline: float) -> BatchOutcome:
+    """Stage every announced object, then load them all in one transaction."""
+    staged_by_message: dict[str, list[StagedObject]] = {}
+    seen: set[str] = set()  # S3 may announce an object twice: stage it once per batch
+
+    def stage_message(record: SQSRecord) -> None:
+        staged = []
+        for source in source_objects(record.body):
+            if source.url not in seen:
+                staged.append(loader.stage(source, batch_id))
+                seen.add(source.url)
+        staged_by_message[record.message_id] = staged
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
+    records = list(event.get("Records", []))
+    with processor(records=records, handler=stage_message):
+        processor.process()
+    outcome = BatchOutcome(messages=len(records))
+    outcome.failed_messages = [item["itemIdentifier"] for item in processor.response()["batchItemFailures"]]
+    outcome.staged = [item for staged in staged_by_message.values() for item in staged]
+    if not outcome.staged:
+        return outcome
+    try:
+        loader.ensure_tables(deadline)
+        outcome.result = loader.load(outcome.staged, batch_id, deadline)
+    except (LoadError, ClientError, BotoCoreError) as error:
+        outcome.load_error = str(error)
+        outcome.failed_messages += [message for message, staged in staged_by_message.items() if staged]
+    return outcome
+
+
+def _record_metrics(outcome: BatchOutcome) -> None:
+    counts = {
+        "Messages": outcome.messages,
+        "FailedMessages": len(outcome.failed_messages),
+        "ObjectsStaged": len(outcome.staged),
+        "LinesRejected": sum(item.counts.rejected for item in outcome.staged),
+        "LoadFailures": int(outcome.load_error is not None),
+    }
+    if outcome.result is not None:
+        counts |= {
+            "ObjectsLoaded": outcome.result.new_objects,
+            "ObjectsAlreadyLoaded": outcome.result.objects - outcome.result.new_objects,
+            "RowsInserted": outcome.result.inserted_rows,
+            "CopyStatements": outcome.result.copy_statements,
+        }
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    settings = Settings.from_env(os.environ)
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
+    batch_id = f"{datetime.now(UTC):%Y/%m/%d/%H%M%S}-{context.aws_request_id}"
+    outcome = process_batch(event, _loader_for(settings), batch_id, deadline)
+    _record_metrics(outcome)
+    if outcome.load_error is not None:
+        logger.error("load failed: its messages are reported failed", extra={"error": outcome.load_error})
+    rejected = [item.rejects_key for item in outcome.staged if item.rejects_key]
+    if rejected:
+        logger.warning("lines rejected", extra={"rejects": rejected})
+    logger.info(
+        "batch done",
+        extra={
+            "batch_id": batch_id,
+            "messages": outcome.messages,
+            "failed_messages": len(outcome.failed_messages),
+            "objects": len(outcome.staged),
+            "rows_staged": sum(item.counts.rows for item in outcome.staged),
+            "result": outcome.result.__dict__ if outcome.result else None,
+        },
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message} for message in outcome.failed_messages]}

@@ -1,0 +1,186 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  # The mock provider fills strings with random text; give IAM documents real JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-west-1:123456789012:photo-logs-queue"
+      id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/photo-logs-queue"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock", id = "mock", name = "mock" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { id = "photo-logs-staging", arn = "arn:aws:s3:::photo-logs-staging" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/photo-logs-loader" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:photo-logs-loader" }
+  }
+}
+
+variables {
+  name                        = "photo-logs"
+  image_uri                   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/logpipes/s3log_redshift@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  log_bucket_name             = "photo-service-logs"
+  log_prefix                  = "s3-access/"
+  redshift_cluster_identifier = "analytics"
+  redshift_secret_arn         = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-loader-AbCdEf"
+}
+
+run "cluster_with_secret" {
+  command = apply
+
+  # Queues: encrypted, the main one redriving to the dead-letter queue.
+  assert {
+    condition     = aws_sqs_queue.notifications.sqs_managed_sse_enabled && aws_sqs_queue.dead_letter.sqs_managed_sse_enabled
+    error_message = "both queues must be encrypted (SSE-SQS without a KMS key)"
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.notifications.redrive_policy).maxReceiveCount == 5
+    error_message = "notifications must move to the dead-letter queue after 5 receives"
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.notifications.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter.arn
+    error_message = "the redrive target must be the module's dead-letter queue"
+  }
+  assert {
+    condition     = aws_sqs_queue.notifications.visibility_timeout_seconds == 300 * 6 + 60
+    error_message = "visibility timeout must be 6 x the function timeout + the batching window"
+  }
+  assert {
+    condition     = aws_sqs_queue.dead_letter.message_retention_seconds == 1209600
+    error_message = "dead letters are kept 14 days"
+  }
+
+  # S3 notifications of the log prefix only.
+  assert {
+    condition     = one(aws_s3_bucket_notification.log_bucket[0].queue).filter_prefix == "s3-access/"
+    error_message = "only objects under the access-log prefix must be notified"
+  }
+  assert {
+    condition     = one(aws_s3_bucket_notification.log_bucket[0].queue).events == toset(["s3:ObjectCreated:*"])
+    error_message = "only created objects must be notified"
+  }
+
+  # The event source mapping: batches, window, partial failures.
+  assert {
+    condition     = aws_lambda_event_source_mapping.notifications.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "the mapping must let the loader report failed messages"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.notifications.batch_size == 500 && aws_lambda_event_source_mapping.notifications.maximum_batching_window_in_seconds == 60
+    error_message = "default batching must be 500 notifications or 60 s"
+  }
+  assert {
+    condition     = one(aws_lambda_event_source_mapping.notifications.scaling_config).maximum_concurrency == 2
+    error_message = "concurrency must be limited on the mapping"
+  }
+
+  # No network path into the cluster: no VPC config, no security group rule, Data API only.
+  assert {
+    condition     = length(aws_lambda_function.loader.vpc_config) == 0
+    error_message = "the loader must not run in a VPC: it reaches Redshift through the Data API"
+  }
+  assert {
+    condition = alltrue([
+      for action in flatten(data.aws_iam_policy_document.lambda.statement[*].actions) :
+      !startswith(action, "ec2:") && !startswith(action, "redshift:Authorize") && !startswith(action, "redshift:Modify")
+    ])
+    error_message = "the loader must not be able to open security groups or change the cluster"
+  }
+  assert {
+    condition = toset([
+      for action in flatten(data.aws_iam_policy_document.lambda.statement[*].actions) : action
+      if startswith(action, "redshift") || startswith(action, "secretsmanager")
+      ]) == toset([
+      "redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement", "redshift-data:DescribeStatement",
+      "redshift-data:GetStatementResult", "redshift-data:CancelStatement", "secretsmanager:GetSecretValue",
+    ])
+    error_message = "database access must be the Data API with the secret, nothing else"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:cluster:analytics"])
+    error_message = "statements may run on the configured cluster only"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "DatabaseCredentialsFromTheSecret"]) == toset([var.redshift_secret_arn])
+    error_message = "the loader may read the configured secret only"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "ReadAccessLogs"]) == toset(["arn:aws:s3:::photo-service-logs/s3-access/*"])
+    error_message = "the loader may read the access-log prefix only"
+  }
+
+  # The function's configuration.
+  assert {
+    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_CLUSTER_IDENTIFIER == "analytics" && !contains(keys(aws_lambda_function.loader.environment[0].variables), "REDSHIFT_WORKGROUP_NAME")
+    error_message = "the loader must target the cluster"
+  }
+  assert {
+    condition     = aws_lambda_function.loader.environment[0].variables.LEDGER_TABLE == "s3_access_log_ledger" && aws_lambda_function.loader.environment[0].variables.TARGET_SCHEMA == "logpipes"
+    error_message = "default table names"
+  }
+  assert {
+    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_COPY_ROLE_ARN == aws_iam_role.copy[0].arn
+    error_message = "COPY must use the module's copy role"
+  }
+
+  # Staging bucket: encrypted, private, expiring.
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.staging[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    error_message = "the staging bucket must be encrypted by default"
+  }
+  assert {
+    condition     = aws_s3_bucket_public_access_block.staging[0].block_public_policy && aws_s3_bucket_public_access_block.staging[0].restrict_public_buckets
+    error_message = "the staging bucket must be private"
+  }
+  assert {
+    condition     = toset([for r in aws_s3_bucket_lifecycle_configuration.staging[0].rule : r.id]) == toset(["expire-staged-files", "expire-rejects", "abort-incomplete-uploads"])
+    error_message = "staged files and rejects must expire"
+  }
+
+  # Alarms.
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "oldest-notification", "errors", "failed-loads", "rejected-lines"])
+    error_message = "alarms: DLQ depth, oldest message age, loader errors, failed loads, rejected lines"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["failed-loads"].dimensions.service == "photo-logs-loader"
+    error_message = "the loader's metrics alarms must use its service name"
+  }
+  assert {
+    condition     = output.target_table == "logpipes.s3_access_log" && output.ledger_table == "logpipes.s3_access_log_ledger"
+    error_message = "outputs must name the tables"
+  }
+}
+
+run "copy_role_reads_staged_files_only" {
+  command = apply
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.copy.statement : s.resources if s.sid == "ReadStagedFiles"]) == toset(["arn:aws:s3:::photo-logs-staging/staging/*"])
+    error_message = "Redshift may read the staging prefix only"
+  }
+  assert {
+    condition     = toset(flatten(data.aws_iam_policy_document.copy.statement[*].actions)) == toset(["s3:GetObject", "s3:GetBucketLocation"])
+    error_message = "the copy role reads, nothing else"
+  }
+  assert {
+    condition     = toset(one(data.aws_iam_policy_document.copy_assume.statement[0].principals).identifiers) == toset(["redshift.amazonaws.com"])
+    error_message = "only Redshift may assume the copy role"
+  }
+}

@@ -1,0 +1,128 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  mock_data "aws_redshiftserverless_workgroup" {
+    defaults = { arn = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" }
+  }
+}
+
+variables {
+  name            = "photo-logs"
+  image_uri       = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/logpipes/s3log_redshift:abc123"
+  log_bucket_name = "photo-service-logs"
+}
+
+run "serverless_with_iam_identity_and_a_kms_key" {
+  command = plan
+
+  variables {
+    redshift_workgroup_name = "photo-analytics"
+    kms_key_arn             = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_sqs_queue.notifications.kms_master_key_id == var.kms_key_arn && aws_sqs_queue.dead_letter.kms_master_key_id == var.kms_key_arn
+    error_message = "with a KMS key, both queues must use it"
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.staging[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
+    error_message = "with a KMS key, the staging bucket must use SSE-KMS"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"])
+    error_message = "statements may run on the workgroup only"
+  }
+  assert {
+    condition     = contains(flatten(data.aws_iam_policy_document.lambda.statement[*].actions), "redshift-serverless:GetCredentials") && !contains(flatten(data.aws_iam_policy_document.lambda.statement[*].actions), "secretsmanager:GetSecretValue")
+    error_message = "IAM authentication on Serverless: GetCredentials, no secret"
+  }
+  assert {
+    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_WORKGROUP_NAME == "photo-analytics" && !contains(keys(aws_lambda_function.loader.environment[0].variables), "REDSHIFT_SECRET_ARN")
+    error_message = "the loader must target the workgroup with its IAM identity"
+  }
+  assert {
+    condition     = aws_s3_bucket_notification.log_bucket[0].queue[0].filter_prefix == null
+    error_message = "an empty log_prefix notifies the whole bucket"
+  }
+}
+
+run "cluster_with_database_user" {
+  command = plan
+
+  variables {
+    redshift_cluster_identifier = "analytics"
+    redshift_db_user            = "log_loader"
+    create_alarms               = false
+    create_bucket_notification  = false
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "TemporaryCredentialsOfTheDatabaseUser"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/log_loader", "arn:aws:redshift:eu-west-1:123456789012:dbname:analytics/dev"])
+    error_message = "temporary credentials for that user and database only"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(aws_s3_bucket_notification.log_bucket) == 0
+    error_message = "alarms and the notification are optional"
+  }
+}
+
+run "needs_a_cluster_or_a_workgroup" {
+  command         = plan
+  expect_failures = [var.redshift_cluster_identifier]
+}
+
+run "not_both_cluster_and_workgroup" {
+  command = plan
+  variables {
+    redshift_cluster_identifier = "analytics"
+    redshift_workgroup_name     = "photo-analytics"
+  }
+  expect_failures = [var.redshift_cluster_identifier]
+}
+
+run "database_user_is_for_clusters" {
+  command = plan
+  variables {
+    redshift_workgroup_name = "photo-analytics"
+    redshift_db_user        = "log_loader"
+  }
+  expect_failures = [var.redshift_db_user]
+}
+
+run "table_names_are_identifiers" {
+  command = plan
+  variables {
+    redshift_cluster_identifier = "analytics"
+    target_table                = "Access-Log"
+  }
+  expect_failures = [var.target_table]
+}
+
+run "large_batches_need_a_window" {
+  command = plan
+  variables {
+    redshift_cluster_identifier        = "analytics"
+    batch_size                         = 100
+    maximum_batching_window_in_seconds = 0
+  }
+  expect_failures = [var.maximum_batching_window_in_seconds]
+}
+
+run "prefixes_must_not_overlap" {
+  command = plan
+  variables {
+    redshift_cluster_identifier = "analytics"
+    rejects_prefix              = "staging/rejects/"
+  }
+  expect_failures = [var.rejects_prefix]
+}
