@@ -1,0 +1,177 @@
+"""Collect the records of one invocation per shard, and render the objects they are written as.
+
+A Kinesis record becomes JSON lines grouped by event-time partition, or, when it is a corrupt KPL
+aggregate, a dead letter. Records are committed whole: Lambda checkpoints per Kinesis record, so a
+record whose user records do not all decode contributes nothing and is redelivered.
+
+Object keys depend only on the shard and on the first and last (sequence, sub-sequence) numbers
+written, and the objects' bytes only on the records (gzip without a timestamp), so a retried batch
+overwrites the same objects with the same bytes instead of duplicating records.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from logpipes.kinesis_kpl.aggregation import CorruptAggregateError, is_aggregated, user_records
+from logpipes.kinesis_kpl.records import KINDS, decode, partition_of
+
+
+class Position(NamedTuple):
+    """Where a user record sits in its shard. Records that were not aggregated have sub-sequence 0."""
+
+    sequence_number: str
+    sub_sequence_number: int
+
+
+@dataclass(frozen=True)
+class KinesisRecord:
+    """The fields of a Kinesis event record this function uses."""
+
+    shard_id: str
+    sequence_number: str
+    arrival_timestamp: float  # epoch seconds (approximateArrivalTimestamp)
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A corrupt aggregate: its raw bytes and where it came from, parked instead of parsed."""
+
+    record: KinesisRecord
+    reason: str
+
+
+@dataclass
+class DecodedRecord:
+    """The JSON lines of one Kinesis record, by partition, and what they were."""
+
+    lines: dict[str, list[str]]
+    first: Position
+    last: Position
+    kinds: Counter[str]
+    aggregated: bool
+
+
+@dataclass(frozen=True)
+class OutputObject:
+    """One S3 object to write."""
+
+    key: str
+    body: bytes
+    metadata: dict[str, str]
+    content_type: str
+
+
+def arrival_time(record: KinesisRecord) -> datetime:
+    """The record's approximate arrival time, in UTC."""
+    return datetime.fromtimestamp(record.arrival_timestamp, UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2018-12-17T22:10:50.987Z``"""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _metadata_members(record: KinesisRecord, arrival: datetime) -> str:
+    # Shard ids and sequence numbers are ASCII letters, digits and '-' only: no escaping needed.
+    return (
+        f',"kinesis_shard_id":"{record.shard_id}","kinesis_sequence_number":"{record.sequence_number}",'
+        f'"kinesis_arrival_time":"{iso_utc(arrival)}","kinesis_sub_sequence_number":'
+    )
+
+
+def decode_record(record: KinesisRecord) -> DecodedRecord:
+    """A Kinesis record -> its JSON lines (one per user record). Raises CorruptAggregateError."""
+    aggregated = is_aggregated(record.data)
+    payloads = user_records(record.data) if aggregated else [record.data]
+    arrival = arrival_time(record)
+    arrival_partition = partition_of(arrival)
+    metadata = _metadata_members(record, arrival)
+    lines: dict[str, list[str]] = {}
+    kinds = dict.fromkeys(KINDS, 0)
+    # Sub-sequence numbers of an aggregate's user records; null for a record that was not aggregated.
+    subs: Iterable[int | str] = range(len(payloads)) if aggregated else ("null",)
+    for sub, payload in zip(subs, payloads, strict=True):
+        members, partition, kind = decode(payload)
+        kinds[kind] += 1
+        # An empty JSON object has no members: the metadata then opens the object, without a comma.
+        line = f"{{{members}{metadata}{sub}}}\n" if members else f"{{{metadata[1:]}{sub}}}\n"
+        bucket = lines.get(partition or arrival_partition)
+        if bucket is None:
+            lines[partition or arrival_partition] = [line]
+        else:
+            bucket.append(line)
+    return DecodedRecord(
+        lines=lines,
+        first=Position(record.sequence_number, 0),
+        last=Position(record.sequence_number, len(payloads) - 1 if aggregated else 0),
+        kinds=Counter(kinds),
+        aggregated=aggregated,
+    )
+
+
+@dataclass
+class ShardBatch:
+    """What one invocation writes for one shard: committed records' lines, and dead letters."""
+
+    shard_id: str
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    first: Position | None = None
+    last: Position | None = None
+    kinds: Counter[str] = field(default_factory=Counter)
+    aggregated_records: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def add(self, record: KinesisRecord) -> None:
+        """Decode one Kinesis record and commit it; on an exception nothing of it is kept."""
+        try:
+            decoded = decode_record(record)
+        except CorruptAggregateError as error:
+            self.dead_letters.append(DeadLetter(record, str(error)))
+            return
+        for partition, lines in decoded.lines.items():
+            bucket = self.lines.get(partition)
+            if bucket is None:
+                self.lines[partition] = lines
+            else:
+                bucket.extend(lines)
+        if self.first is None:
+            self.first = decoded.first
+        self.last = decoded.last
+        self.kinds.update(decoded.kinds)
+        self.aggregated_records += decoded.aggregated
+
+    def objects(self, prefix: str, dead_letter_prefix: str, gzip_level: int) -> list[OutputObject]:
+        """The S3 objects of this batch: one gzip JSON-lines object per partition, one per dead letter."""
+        output = [self._dead_letter_object(dead_letter_prefix, letter) for letter in self.dead_letters]
+        if self.first is None or self.last is None:
+            return output
+        name = (
+            f"{self.shard_id}_{self.first.sequence_number}-{self.first.sub_sequence_number}"
+            f"_{self.last.sequence_number}-{self.last.sub_sequence_number}.json.gz"
+        )
+        for partition in sorted(self.lines):
+            lines = self.lines[partition]
+            body = gzip.compress("".join(lines).encode(), compresslevel=gzip_level, mtime=0)
+            output.append(OutputObject(f"{prefix}{partition}/{name}", body, {}, "application/gzip"))
+        return output
+
+    @staticmethod
+    def _dead_letter_object(dead_letter_prefix: str, letter: DeadLetter) -> OutputObject:
+        record = letter.record
+        arrival = arrival_time(record)
+        key = f"{dead_letter_prefix}dt={arrival:%Y-%m-%d}/{record.shard_id}_{record.sequence_number}.kpl"
+        metadata = {
+            "shard-id": record.shard_id,
+            "sequence-number": record.sequence_number,
+            "arrival-time": iso_utc(arrival),
+            # S3 user metadata is ASCII: keep the reason readable whatever the parser said.
+            "reason": letter.reason.encode("ascii", "backslashreplace").decode(),
+        }
+        return OutputObject(key, record.data, metadata, "application/octet-stream")

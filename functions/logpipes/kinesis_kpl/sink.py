@@ -1,0 +1,38 @@
+"""Where the objects go: S3 in Lambda, memory in tests and benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from logpipes.kinesis_kpl.batch import OutputObject
+
+
+class Sink(Protocol):
+    def put(self, obj: OutputObject) -> None: ...
+
+
+class S3Sink:
+    """Writes each object with one PutObject; the bucket's default encryption applies."""
+
+    def __init__(self, bucket: str, client: Any) -> None:
+        self.bucket = bucket
+        self.client = client
+
+    def put(self, obj: OutputObject) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=obj.key,
+            Body=obj.body,
+            ContentType=obj.content_type,
+            Metadata=obj.metadata,
+        )
+
+
+class MemorySink:
+    """Keeps the objects by key, as S3 would (a later put of a key replaces it)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, OutputObject] = {}
+
+    def put(self, obj: OutputObject) -> None:
+        self.objects[obj.key] = obj

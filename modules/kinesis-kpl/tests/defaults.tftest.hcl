@@ -1,0 +1,226 @@
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  # The mock provider fills strings with random text; give IAM documents real JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  mock_resource "aws_kinesis_stream" {
+    defaults = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn  = "arn:aws:sqs:eu-west-1:123456789012:web-logs-failures"
+      id   = "https://sqs.eu-west-1.amazonaws.com/123456789012/web-logs-failures"
+      name = "web-logs-failures"
+    }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:web-logs-consumer" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/web-logs-consumer" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock", id = "mock" }
+  }
+  mock_resource "aws_iam_policy" {
+    defaults = { arn = "arn:aws:iam::123456789012:policy/web-logs-producer" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { id = "web-logs-bucket", arn = "arn:aws:s3:::web-logs-bucket" }
+  }
+}
+
+variables {
+  name      = "web-logs"
+  image_uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/logpipes/kinesis_kpl@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+}
+
+run "defaults" {
+  command = apply
+
+  # The stream: on-demand, KMS-encrypted even without a customer managed key.
+  assert {
+    condition     = aws_kinesis_stream.this.encryption_type == "KMS" && aws_kinesis_stream.this.kms_key_id == "alias/aws/kinesis"
+    error_message = "the stream must be KMS-encrypted by default"
+  }
+  assert {
+    condition     = aws_kinesis_stream.this.stream_mode_details[0].stream_mode == "ON_DEMAND" && aws_kinesis_stream.this.shard_count == null
+    error_message = "the default stream is on-demand"
+  }
+
+  # The event source mapping: partial failures, bisect, bounded retries, failures parked in the queue.
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "the mapping must let the handler report the failed record"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.bisect_batch_on_function_error
+    error_message = "bisect on error must be on"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:123456789012:web-logs-failures"
+    error_message = "the on-failure destination must be the module's queue"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this.maximum_record_age_in_seconds == 21600
+    error_message = "retries and record age must be bounded, so that a poison batch cannot block its shard"
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.event_source_arn == "arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs" && aws_lambda_event_source_mapping.this.starting_position == "TRIM_HORIZON"
+    error_message = "the mapping reads this stream from its oldest record"
+  }
+  assert {
+    condition     = aws_sqs_queue.failures.sqs_managed_sse_enabled
+    error_message = "the failure queue must be encrypted"
+  }
+
+  # The producer policy: this stream only.
+  assert {
+    condition     = data.aws_iam_policy_document.producer.statement[0].resources == toset(["arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs"])
+    error_message = "the producer may put into this stream only"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.producer.statement[0].actions == toset(["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStream", "kinesis:ListShards"])
+    error_message = "the producer gets PutRecord(s), DescribeStream and ListShards, nothing else on Kinesis"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.producer.statement : s.sid if contains(tolist(s.resources), "*")] == ["ProducerMetrics"]
+    error_message = "the only statement on every resource is the metrics one"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.producer.statement : s if s.sid == "ProducerMetrics"]).actions == toset(["cloudwatch:PutMetricData"])
+    error_message = "the metrics statement allows PutMetricData only"
+  }
+  assert {
+    condition     = toset(one(one([for s in data.aws_iam_policy_document.producer.statement : s if s.sid == "ProducerMetrics"]).condition).values) == toset(["KinesisProducerLibrary"])
+    error_message = "PutMetricData is limited to the KPL's namespace"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.producer.statement) == 2 && aws_iam_policy.producer[0].arn == output.producer_policy_arn
+    error_message = "without a customer managed key the producer needs no KMS permission; the managed policy is output"
+  }
+
+  # The consumer: its prefixes only, its queue, this stream.
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::web-logs-bucket/apache/*", "arn:aws:s3:::web-logs-bucket/dead-letter/*"])
+    error_message = "the consumer writes under its two prefixes only"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "ReadThisStream"][0] == toset(["arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs"])
+    error_message = "the consumer reads this stream only"
+  }
+  assert {
+    condition = aws_lambda_function.consumer.environment[0].variables == tomap({
+      SINK_BUCKET                  = "web-logs-bucket"
+      SINK_PREFIX                  = "apache/"
+      DEAD_LETTER_PREFIX           = "dead-letter/"
+      GZIP_LEVEL                   = "6"
+      POWERTOOLS_SERVICE_NAME      = "kinesis-kpl"
+      POWERTOOLS_METRICS_NAMESPACE = "logpipes"
+      POWERTOOLS_LOG_LEVEL         = "INFO"
+    })
+    error_message = "the function's settings must follow the variables"
+  }
+  assert {
+    condition     = aws_lambda_function.consumer.package_type == "Image" && aws_lambda_function.consumer.image_uri == var.image_uri
+    error_message = "the consumer runs the given image"
+  }
+
+  # The sink bucket: encrypted, private, versions of retried objects expire.
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    error_message = "the bucket must be encrypted by default"
+  }
+  assert {
+    condition     = aws_s3_bucket_public_access_block.this[0].restrict_public_buckets && aws_s3_bucket_versioning.this[0].versioning_configuration[0].status == "Enabled"
+    error_message = "the bucket must be private and versioned"
+  }
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.this[0].rule[0].noncurrent_version_expiration[0].noncurrent_days == 30
+    error_message = "replaced versions must expire"
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["iterator-age", "errors", "failed-records", "batches-given-up", "failure-destination-errors", "corrupt-aggregates"])
+    error_message = "iterator age, errors, failed records, failure queue, destination failures and corrupt aggregates alarms expected"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["batches-given-up"].dimensions.QueueName == "web-logs-failures" && aws_cloudwatch_metric_alarm.this["iterator-age"].threshold == 600000
+    error_message = "the failure queue alarm watches the module's queue; iterator age is in milliseconds"
+  }
+}
+
+run "provisioned_with_customer_managed_key" {
+  command = apply
+
+  variables {
+    stream_mode = "PROVISIONED"
+    shard_count = 4
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    gzip_level  = 1
+  }
+
+  assert {
+    condition     = aws_kinesis_stream.this.shard_count == 4 && aws_kinesis_stream.this.stream_mode_details[0].stream_mode == "PROVISIONED"
+    error_message = "a provisioned stream has shard_count shards"
+  }
+  assert {
+    condition     = aws_kinesis_stream.this.kms_key_id == var.kms_key_arn && aws_sqs_queue.failures.kms_master_key_id == var.kms_key_arn
+    error_message = "the stream and the queue use the customer managed key"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.producer.statement : s.actions if s.sid == "EncryptIntoThisStream"]) == toset(["kms:GenerateDataKey"])
+    error_message = "the producer needs GenerateDataKey on the stream's key"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.kms_key_arn])
+    error_message = "the consumer encrypts objects with the bucket's key"
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == var.kms_key_arn
+    error_message = "the created bucket uses the customer managed key"
+  }
+  assert {
+    condition     = aws_lambda_function.consumer.environment[0].variables.GZIP_LEVEL == "1" && aws_lambda_function.consumer.kms_key_arn == var.kms_key_arn
+    error_message = "gzip_level reaches the function; its environment is encrypted with the key"
+  }
+}
+
+run "existing_bucket" {
+  command = apply
+
+  variables {
+    create_bucket          = false
+    bucket_name            = "central-logs"
+    bucket_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/99999999-2222-3333-4444-555555555555"
+    prefix                 = "web/apache/"
+    create_alarms          = false
+    create_producer_policy = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.this) == 0 && output.bucket_name == "central-logs"
+    error_message = "no bucket is created for an existing one"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::central-logs/web/apache/*", "arn:aws:s3:::central-logs/dead-letter/*"])
+    error_message = "the consumer writes under its prefixes of the existing bucket"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.bucket_kms_key_arn])
+    error_message = "the consumer may encrypt with the existing bucket's key"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && output.producer_policy_arn == null
+    error_message = "alarms and the managed producer policy are optional"
+  }
+}

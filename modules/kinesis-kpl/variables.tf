@@ -1,0 +1,342 @@
+variable "name" {
+  description = "Name of the Kinesis stream; also the prefix of every resource the module creates."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{1,48}$", var.name))
+    error_message = "name must be 1-48 characters of letters, digits, '_', '.' or '-'."
+  }
+}
+
+variable "image_uri" {
+  description = "ECR image URI of the kinesis_kpl consumer function (build.py writes it to build/images.auto.tfvars.json)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^\\s]+[:@][^\\s]+$", var.image_uri))
+    error_message = "image_uri must be repository:tag or repository@sha256:digest."
+  }
+}
+
+# --- The stream ---
+
+variable "stream_mode" {
+  description = "ON_DEMAND (Kinesis scales the shards) or PROVISIONED (shard_count shards)."
+  type        = string
+  default     = "ON_DEMAND"
+
+  validation {
+    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.stream_mode)
+    error_message = "stream_mode must be ON_DEMAND or PROVISIONED."
+  }
+}
+
+variable "shard_count" {
+  description = "Number of shards with stream_mode = PROVISIONED; must be null with ON_DEMAND."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.stream_mode == "ON_DEMAND" ? var.shard_count == null : try(var.shard_count >= 1 && var.shard_count <= 1024 && floor(var.shard_count) == var.shard_count, false)
+    error_message = "shard_count must be a whole number from 1 to 1024 with PROVISIONED, and null with ON_DEMAND."
+  }
+}
+
+variable "retention_period" {
+  description = "Hours the stream keeps records (24 to 8760). Keep it above maximum_record_age_in_seconds so that a retried batch is still there."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.retention_period >= 24 && var.retention_period <= 8760
+    error_message = "retention_period must be between 24 and 8760 hours."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the stream, the failure queue, the created bucket, the log group and the function's environment. null: the AWS managed key alias/aws/kinesis for the stream (encryption stays on), SQS managed SSE for the queue, SSE-S3 for the bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# --- The sink ---
+
+variable "create_bucket" {
+  description = "Create the sink bucket (encrypted, private, versioned, TLS only). Set false to write into an existing bucket named by bucket_name."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_name" {
+  description = "Sink bucket name. With create_bucket = true, null lets AWS generate a name from the stream name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.create_bucket || var.bucket_name != null
+    error_message = "bucket_name is required when create_bucket = false."
+  }
+}
+
+variable "bucket_kms_key_arn" {
+  description = "With create_bucket = false: the KMS key of the existing bucket's default encryption, if it is a customer managed key (the function gets kms:GenerateDataKey on it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.bucket_kms_key_arn))
+    error_message = "bucket_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow terraform destroy to delete the created bucket with its objects (for test and demo stacks)."
+  type        = bool
+  default     = false
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days a replaced object version is kept in the created bucket (a retried batch overwrites its objects; the bucket is versioned)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "prefix" {
+  description = "S3 prefix of the data objects: <prefix>dt=YYYY-MM-DD/hour=HH/<shard>_<first>_<last>.json.gz (UTC event time). Ends with '/'."
+  type        = string
+  default     = "apache/"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9!_.*'()/-]+/$", var.prefix)) && !startswith(var.prefix, "/")
+    error_message = "prefix must be S3-safe characters, end with '/', and not start with '/'."
+  }
+}
+
+variable "dead_letter_prefix" {
+  description = "S3 prefix where corrupt KPL aggregates are parked with their shard, sequence number and reason (object metadata). Ends with '/'; must not overlap prefix."
+  type        = string
+  default     = "dead-letter/"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9!_.*'()/-]+/$", var.dead_letter_prefix)) && !startswith(var.dead_letter_prefix, "/")
+    error_message = "dead_letter_prefix must be S3-safe characters, end with '/', and not start with '/'."
+  }
+
+  validation {
+    condition     = !startswith(var.dead_letter_prefix, var.prefix) && !startswith(var.prefix, var.dead_letter_prefix)
+    error_message = "prefix and dead_letter_prefix must not contain each other: readers of prefix would read dead letters as data."
+  }
+}
+
+variable "gzip_level" {
+  description = "gzip level of the data objects: 1 (fastest) to 9 (smallest). 6, gzip's default, gives objects about 25% smaller than 1 for about 2x the compression time."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = contains([1, 2, 3, 4, 5, 6, 7, 8, 9], var.gzip_level)
+    error_message = "gzip_level must be a whole number from 1 to 9."
+  }
+}
+
+# --- The event source mapping ---
+
+variable "batch_size" {
+  description = "Most Kinesis records per invocation (1 to 10000). An aggregated record holds many user records; Lambda also caps a batch at 6 MB."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000
+    error_message = "batch_size must be between 1 and 10000."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Seconds Lambda gathers records before invoking (0 to 300): fewer, larger objects in S3 for a little latency."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
+    error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+}
+
+variable "parallelization_factor" {
+  description = "Concurrent batches per shard (1 to 10). Records of one partition key stay in order."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.parallelization_factor >= 1 && var.parallelization_factor <= 10
+    error_message = "parallelization_factor must be between 1 and 10."
+  }
+}
+
+variable "starting_position" {
+  description = "Where a new mapping starts reading: TRIM_HORIZON (oldest record kept) or LATEST."
+  type        = string
+  default     = "TRIM_HORIZON"
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.starting_position)
+    error_message = "starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+variable "bisect_batch_on_function_error" {
+  description = "Split a failing batch in two and retry the halves, to isolate a poison record."
+  type        = bool
+  default     = true
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries of a failing batch before it goes to the failure queue (0 to 10000). -1 retries until the record expires, which lets one poison record block its shard for the whole retention period."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.maximum_retry_attempts >= -1 && var.maximum_retry_attempts <= 10000
+    error_message = "maximum_retry_attempts must be between -1 and 10000."
+  }
+}
+
+variable "maximum_record_age_in_seconds" {
+  description = "Records older than this are sent to the failure queue instead of being retried (60 to 604800, or -1 for no limit)."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800)
+    error_message = "maximum_record_age_in_seconds must be -1 or between 60 and 604800."
+  }
+}
+
+variable "failure_queue_retention_seconds" {
+  description = "Seconds the failure queue keeps the metadata of batches that were given up on (60 to 1209600)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.failure_queue_retention_seconds >= 60 && var.failure_queue_retention_seconds <= 1209600
+    error_message = "failure_queue_retention_seconds must be between 60 and 1209600."
+  }
+}
+
+# --- The function ---
+
+variable "lambda_memory_size" {
+  description = "Memory of the consumer Lambda in MB (CPU grows with it; the function is CPU-bound)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
+    error_message = "lambda_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of the consumer Lambda in seconds."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900
+    error_message = "lambda_timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions of the consumer Lambda; -1 for none. Kinesis needs at most shards x parallelization_factor."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency >= -1
+    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or more."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the image: x86_64 or arm64 (build.py --arch)."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the consumer Lambda (Powertools)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+# --- The producer ---
+
+variable "create_producer_policy" {
+  description = "Create the producer's managed IAM policy (producer_policy_arn) to attach to the producer's instance role. Its JSON is output either way."
+  type        = bool
+  default     = true
+}
+
+# --- Alarms ---
+
+variable "create_alarms" {
+  description = "Create CloudWatch alarms: iterator age, Lambda errors, batches sent to the failure queue, failed deliveries to it, corrupt aggregates."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires or recovers."
+  type        = list(string)
+  default     = []
+}
+
+variable "iterator_age_threshold_seconds" {
+  description = "Alarm when the newest record a batch read was written more than this many seconds before (the consumer is falling behind or stuck)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.iterator_age_threshold_seconds >= 60
+    error_message = "iterator_age_threshold_seconds must be at least 60."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
