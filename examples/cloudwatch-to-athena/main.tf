@@ -16,10 +16,14 @@ module "firehose" {
   force_destroy = true
 }
 
-resource "aws_cloudwatch_log_subscription_filter" "to_firehose" {
-  name            = "${var.name}-to-firehose"
-  log_group_name  = aws_cloudwatch_log_group.app.name
-  filter_pattern  = ""
-  destination_arn = module.firehose.delivery_stream_arn
-  role_arn        = module.firehose.cloudwatch_logs_role_arn
+module "subscription" {
+  source = "../../modules/subscription-filter"
+
+  name             = "${var.name}-to-firehose"
+  destination_type = "firehose"
+  destination_arn  = module.firehose.delivery_stream_arn
+  # The stream's own role: PutRecord/PutRecordBatch on this stream only.
+  create_role = false
+  role_arn    = module.firehose.cloudwatch_logs_role_arn
+  log_groups  = { (aws_cloudwatch_log_group.app.name) = {} }
 }

@@ -1,0 +1,301 @@
+"""Append lines to a day file exactly once, safe against concurrent writers and crashes, and seal it.
+
+Every writer of ``<day>.log`` holds an exclusive ``fcntl.flock`` on it (EFS implements it with
+NFSv4 locks) while it:
+
+1. reads the journal ``<day>.log.ids``: one JSON record ``[start, end, [event ids]]`` per write,
+   appended *before* the lines it describes. A record whose ``end`` lies beyond the day file's
+   size is a write that crashed: the writer cuts the day file back to ``start`` and drops the
+   record, so the redelivered events are written again, whole, and nothing is doubled;
+2. skips the events whose ids are already recorded (a redelivery);
+3. appends its journal record, fsyncs, writes its lines in one write at ``start``, fsyncs.
+
+Sealing takes the same lock, checks that the day file has not been written recently (so no
+retry of a write can arrive after it), compresses it to ``<day>.log.gz`` through a temporary
+file and a rename, then removes the journal and the day file. A writer that finds the sealed
+file, before or after taking the lock, writes nothing and reports ``sealed``.
+
+The ids already read from a journal are cached per process (Lambda reuses it), so a write reads
+only the records appended since the previous one. The journal's first line is a random token:
+a journal that was removed and created again is never mistaken for the cached one.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import gzip
+import json
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+JOURNAL_SUFFIX = ".ids"
+FILE_MODE = 0o640
+_HEADER_PREFIX = b"logpipes-journal v1 "
+_HEADER_LENGTH = len(_HEADER_PREFIX) + 32 + 1  # prefix, uuid4 hex, newline
+_CACHED_JOURNALS = 64
+_COPY_CHUNK = 1 << 20
+
+
+class JournalCorruptError(RuntimeError):
+    """A journal line is not a record this module wrote; a person has to look at it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    written: int = 0  # events whose lines were appended now
+    duplicates: int = 0  # events skipped because the journal already had their ids
+    sealed: bool = False  # the day is sealed: nothing was written
+
+
+@dataclass(slots=True)
+class _JournalState:
+    header: bytes
+    offset: int  # bytes of the journal read (and validated) so far
+    ids: set[str] = field(default_factory=set)
+
+
+_journals: OrderedDict[str, _JournalState] = OrderedDict()
+
+
+class DayFile:
+    """One append-only file with its journal; ``sealed_path`` is where sealing puts it (None: never)."""
+
+    def __init__(self, path: Path, sealed_path: Path | None = None) -> None:
+        self.path = path
+        self.sealed_path = sealed_path
+        self.journal_path = path.with_name(path.name + JOURNAL_SUFFIX)
+
+    def append(self, ids: Sequence[str], lines: Sequence[str]) -> AppendResult:
+        """Append the lines (``lines[i]`` is event ``ids[i]``'s) whose ids are not yet in the file."""
+        # Encoded before taking the lock, for the usual case of a first delivery: the lock is
+        # held for the journal and the writes only.
+        data, ids_json = _encode(ids, lines)
+        with self._locked() as fd:
+            if fd is None:
+                return AppendResult(sealed=True)
+            journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            try:
+                state = self._recover(fd, journal_fd)
+                new_ids, new_lines = _not_yet_written(ids, lines, state.ids)
+                duplicates = len(ids) - len(new_ids)
+                if not new_ids:
+                    return AppendResult(duplicates=duplicates)
+                if duplicates:
+                    data, ids_json = _encode(new_ids, new_lines)
+                start = os.fstat(fd).st_size
+                record = b"[%d,%d,%s]" % (start, start + len(data), ids_json)
+                _write_all(journal_fd, record + b"\n", state.offset)
+                os.fsync(journal_fd)
+                _write_all(fd, data, start)
+                os.fsync(fd)
+                state.offset += len(record) + 1
+                state.ids.update(new_ids)
+                return AppendResult(written=len(new_ids), duplicates=duplicates)
+            finally:
+                os.close(journal_fd)
+
+    def seal(self, unmodified_since: float) -> bool:
+        """Compress the file to ``sealed_path`` atomically and remove it.
+
+        Does nothing (returns False) if the file is already sealed, or was written after
+        ``unmodified_since`` (epoch seconds): a retry of that write may still be on its way.
+        """
+        if self.sealed_path is None:
+            raise ValueError(f"{self.path} has no sealed form")
+        with self._locked() as fd:
+            if fd is None or os.fstat(fd).st_mtime > unmodified_since:
+                return False
+            if self.journal_path.exists():
+                journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CLOEXEC)
+                try:
+                    self._recover(fd, journal_fd)  # cut off a write that crashed half-way
+                finally:
+                    os.close(journal_fd)
+            self._compress(fd, self.sealed_path)
+            self._remove_sealed_source()
+            return True
+
+    @contextmanager
+    def _locked(self) -> Iterator[int | None]:
+        """Hold an exclusive lock on the current file at ``path``; yield None if the day is sealed."""
+        while True:
+            if self._is_sealed() and not self.path.exists():
+                yield None
+                return
+            fd, created = _open_or_create(self.path)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    current = _is_current(fd, self.path)
+                except OSError as error:
+                    if error.errno != errno.ESTALE:  # NFS: removed by a sealer on another client
+                        raise
+                    current = False
+                if not current:
+                    continue  # sealed and removed while we waited: look again
+                if self._is_sealed():
+                    # Either we created an empty file just after a seal removed it, or a sealer
+                    # crashed after its rename: in both cases the sealed file holds every line.
+                    self._remove_sealed_source()
+                    yield None
+                    return
+                if created:
+                    _fsync_directory(self.path.parent)
+                yield fd
+                return
+            finally:
+                os.close(fd)
+
+    def _is_sealed(self) -> bool:
+        return self.sealed_path is not None and self.sealed_path.exists()
+
+    def _recover(self, fd: int, journal_fd: int) -> _JournalState:
+        """Read the journal's new records; undo a write that crashed before it completed."""
+        journal_size = os.fstat(journal_fd).st_size
+        if journal_size < _HEADER_LENGTH:  # new, or its creation crashed before any record
+            header = _HEADER_PREFIX + uuid.uuid4().hex.encode() + b"\n"
+            os.ftruncate(journal_fd, 0)
+            _write_all(journal_fd, header, 0)
+            os.fsync(journal_fd)
+            state = _JournalState(header=header, offset=_HEADER_LENGTH)
+            self._cache(state)
+            return state
+        header = os.pread(journal_fd, _HEADER_LENGTH, 0)
+        state = _journals.get(str(self.journal_path))
+        if state is None or state.header != header or state.offset > journal_size:
+            state = _JournalState(header=header, offset=_HEADER_LENGTH)
+        self._cache(state)
+        if journal_size == state.offset:
+            return state
+        chunk = os.pread(journal_fd, journal_size - state.offset, state.offset)
+        lines = chunk.split(b"\n")[:-1]  # what follows the last newline is a torn record
+        records = [self._parse(line) for line in lines]
+        valid_end = state.offset + sum(len(line) + 1 for line in lines)
+        if records:
+            start, end, _ = records[-1]
+            if end > os.fstat(fd).st_size:
+                # The last write crashed between its journal record and its fsynced lines.
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+                valid_end -= len(lines[-1]) + 1
+                records.pop()
+        if valid_end != journal_size:  # a torn record, or the one dropped above
+            os.ftruncate(journal_fd, valid_end)
+            os.fsync(journal_fd)
+        for _, _, ids in records:
+            state.ids.update(ids)
+        state.offset = valid_end
+        return state
+
+    def _parse(self, line: bytes) -> tuple[int, int, list[str]]:
+        try:
+            start, end, ids = json.loads(line)
+        except ValueError as error:
+            raise JournalCorruptError(f"{self.journal_path}: unreadable record {line[:80]!r}") from error
+        return start, end, ids
+
+    def _cache(self, state: _JournalState) -> None:
+        key = str(self.journal_path)
+        _journals[key] = state
+        _journals.move_to_end(key)
+        while len(_journals) > _CACHED_JOURNALS:
+            _journals.popitem(last=False)
+
+    def _compress(self, fd: int, destination: Path) -> None:
+        self._remove_stale_temporaries()
+        temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.tmp")
+        out_fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            with os.fdopen(out_fd, "wb") as raw:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed:
+                    offset = 0
+                    while chunk := os.pread(fd, _COPY_CHUNK, offset):
+                        compressed.write(chunk)
+                        offset += len(chunk)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.rename(temporary, destination)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_directory(destination.parent)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Remove the temporary files of sealers that crashed (only a lock holder writes them)."""
+        if self.sealed_path is not None:
+            for stale in self.sealed_path.parent.glob(f".{self.sealed_path.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+
+    def _remove_sealed_source(self) -> None:
+        self._remove_stale_temporaries()
+        self.journal_path.unlink(missing_ok=True)
+        _journals.pop(str(self.journal_path), None)
+        self.path.unlink(missing_ok=True)
+        _fsync_directory(self.path.parent)
+
+
+def _encode(ids: Sequence[str], lines: Sequence[str]) -> tuple[bytes, bytes]:
+    """The lines as one UTF-8 block, and the ids as the JSON list of a journal record."""
+    return "".join(lines).encode("utf-8"), json.dumps(list(ids), separators=(",", ":")).encode()
+
+
+def _not_yet_written(
+    ids: Sequence[str], lines: Sequence[str], written: set[str]
+) -> tuple[Sequence[str], Sequence[str]]:
+    """The ids and lines of the events neither written before nor earlier in ``ids``."""
+    if written.isdisjoint(ids) and len(set(ids)) == len(ids):
+        return ids, lines  # the usual case: a first delivery
+    new_ids: list[str] = []
+    new_lines: list[str] = []
+    taken: set[str] = set()
+    for event_id, line in zip(ids, lines, strict=True):
+        if event_id not in written and event_id not in taken:
+            taken.add(event_id)
+            new_ids.append(event_id)
+            new_lines.append(line)
+    return new_ids, new_lines
+
+
+def _open_or_create(path: Path) -> tuple[int, bool]:
+    flags = os.O_RDWR | os.O_CLOEXEC
+    try:
+        return os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE), True
+    except FileExistsError:
+        pass
+    try:
+        return os.open(path, flags), False
+    except FileNotFoundError:  # removed by a sealer in between
+        return _open_or_create(path)
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    """True if ``path`` still names the file open at ``fd`` (a sealer removes it)."""
+    opened = os.fstat(fd)
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (opened.st_dev, opened.st_ino) == (named.st_dev, named.st_ino)
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a create, rename or unlink in ``directory`` durable (a no-op cost on EFS)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,124 @@
+"""Decode the payload a CloudWatch Logs subscription filter sends to Lambda.
+
+The event is ``{"awslogs": {"data": <base64 of gzip of JSON>}}``; the JSON holds the log group,
+the log stream and the log events. Anything else is an :class:`InvalidPayloadError`, raised so that
+Lambda retries the invocation and finally parks the event in the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
+from aws_lambda_powertools.utilities.data_classes.cloud_watch_logs_event import CloudWatchLogsDecodedData
+
+DATA_MESSAGE = "DATA_MESSAGE"
+CONTROL_MESSAGE = "CONTROL_MESSAGE"
+
+
+class InvalidPayloadError(ValueError):
+    """The event is not a CloudWatch Logs subscription payload."""
+
+
+class LogEvent(NamedTuple):  # a tuple: cheap to build for every event of a delivery
+    id: str
+    timestamp: int  # milliseconds since the epoch, UTC
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """The DATA_MESSAGE of one delivery: events of one log stream of one log group."""
+
+    log_group: str
+    log_stream: str
+    events: list[LogEvent]
+
+
+def encode_subscription_event(
+    log_group: str, log_stream: str, events: Sequence[tuple[str, int, str]], owner: str = "123456789012"
+) -> dict[str, Any]:
+    """The Lambda event CloudWatch Logs sends for (id, timestamp ms, message) events: a DATA_MESSAGE
+    as compact JSON, gzipped, base64-encoded. The inverse of decode_subscription_event, used to
+    build deliveries in the demo, the benchmark and the tests."""
+    document = {
+        "messageType": DATA_MESSAGE,
+        "owner": owner,
+        "logGroup": log_group,
+        "logStream": log_stream,
+        "subscriptionFilters": ["logpipes"],
+        "logEvents": [{"id": event_id, "timestamp": t, "message": m} for event_id, t, m in events],
+    }
+    compressed = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
+    return {"awslogs": {"data": base64.b64encode(compressed).decode("ascii")}}
+
+
+def decode_subscription_event(event: Mapping[str, Any]) -> LogBatch | None:
+    """Decode a Lambda event from a subscription filter; None for a CONTROL_MESSAGE.
+
+    Raises InvalidPayloadError when the data is not base64, not gzip (zlib is accepted too: it is
+    the same deflate stream, and Powertools' own test events use it), not JSON, or not shaped like
+    a subscription payload.
+    """
+    try:
+        raw_data = CloudWatchLogsEvent(dict(event)).raw_logs_data
+    except (KeyError, TypeError) as error:
+        raise InvalidPayloadError("the event has no awslogs.data: not a CloudWatch Logs payload") from error
+    if not isinstance(raw_data, str):
+        raise InvalidPayloadError(f"awslogs.data is a {type(raw_data).__name__}, not a base64 string")
+    try:
+        compressed = base64.b64decode(raw_data, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidPayloadError(f"awslogs.data is not valid base64: {error}") from error
+    try:
+        # wbits MAX_WBITS|32 reads a gzip or a zlib header; a truncated stream raises too.
+        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        document = decompressor.decompress(compressed) + decompressor.flush()
+        if not decompressor.eof:
+            raise zlib.error("the compressed stream is truncated")
+    except zlib.error as error:
+        raise InvalidPayloadError(f"awslogs.data is not gzip-compressed: {error}") from error
+    try:
+        decoded = json.loads(document)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise InvalidPayloadError(f"the decompressed awslogs.data is not JSON: {error}") from error
+    return _to_batch(decoded)
+
+
+def _to_batch(decoded: Any) -> LogBatch | None:
+    if not isinstance(decoded, dict):
+        raise InvalidPayloadError("the decoded payload is not a JSON object")
+    data = CloudWatchLogsDecodedData(decoded)
+    message_type = data.get("messageType")
+    if message_type == CONTROL_MESSAGE:
+        return None
+    if message_type != DATA_MESSAGE:
+        raise InvalidPayloadError(f"unknown messageType {message_type!r}")
+    log_group, log_stream, raw_events = data.get("logGroup"), data.get("logStream"), data.get("logEvents")
+    if not isinstance(log_group, str) or not log_group or not isinstance(log_stream, str):
+        raise InvalidPayloadError("the payload has no logGroup/logStream")
+    if not isinstance(raw_events, list):
+        raise InvalidPayloadError("logEvents is not a list")
+    return LogBatch(log_group=log_group, log_stream=log_stream, events=[_to_event(raw) for raw in raw_events])
+
+
+def _to_event(raw: Any) -> LogEvent:
+    # Plain dict access, not a data class per event: this runs for every event (the hot path).
+    try:
+        event_id, timestamp, message = raw["id"], raw["timestamp"], raw["message"]
+    except (KeyError, TypeError) as error:
+        raise InvalidPayloadError(f"a log event lacks id, timestamp or message: {error!r}") from error
+    if type(event_id) is int:  # AWS sends strings of digits; moto sends the number itself
+        event_id = str(event_id)
+    if not isinstance(event_id, str) or not event_id or not isinstance(message, str):
+        raise InvalidPayloadError(f"log event {event_id!r} has no string id or message")
+    if type(timestamp) is not int:
+        raise InvalidPayloadError(f"log event {event_id!r} has a non-integer timestamp {timestamp!r}")
+    return LogEvent(event_id, timestamp, message)
