@@ -1,0 +1,74 @@
+output "state_machine_arn" {
+  description = "ARN of the state machine: start an execution with {\"bucket\": ..., \"keys\": [...]} or {\"bucket\": ..., \"prefix\": ...}, optionally \"index_pattern\"."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "state_machine_name" {
+  description = "Name of the state machine."
+  value       = aws_sfn_state_machine.this.name
+}
+
+output "state_machine_role_arn" {
+  description = "ARN of the state machine's role."
+  value       = aws_iam_role.state_machine.arn
+}
+
+output "function_names" {
+  description = "Lambda function names by step: prepare, plan, load, report."
+  value       = { for step, f in aws_lambda_function.this : step => f.function_name }
+}
+
+output "function_arns" {
+  description = "Lambda function ARNs by step."
+  value       = { for step, f in aws_lambda_function.this : step => f.arn }
+}
+
+output "role_arns" {
+  description = "IAM role ARNs of the functions by step. With fine-grained access control, map prepare and load to OpenSearch roles; for a Serverless collection, grant them in its data access policy."
+  value       = { for step, role in aws_iam_role.lambda : step => role.arn }
+}
+
+output "opensearch_writer_role_arns" {
+  description = "The roles that call OpenSearch (prepare puts the template, load writes documents)."
+  value       = [aws_iam_role.lambda["prepare"].arn, aws_iam_role.lambda["load"].arn]
+}
+
+output "log_group_names" {
+  description = "CloudWatch log groups: the functions' by step, and the state machine's (\"state_machine\")."
+  value       = merge({ for step, group in aws_cloudwatch_log_group.lambda : step => group.name }, { state_machine = aws_cloudwatch_log_group.state_machine.name })
+}
+
+output "work_bucket_name" {
+  description = "Bucket of the working objects (chunk lists, gzip chunks, Map results)."
+  value       = local.work_bucket
+}
+
+output "work_prefix" {
+  description = "Prefix of the working objects: expire it with a lifecycle rule."
+  value       = var.work_prefix
+}
+
+output "results_prefix" {
+  description = "Where the Distributed Map writes its results (ResultWriter), in the work bucket."
+  value       = local.results_prefix
+}
+
+output "dead_letter_location" {
+  description = "s3:// location of the dead letters (documents OpenSearch did not index, with the error)."
+  value       = "s3://${local.dead_letter_bucket}/${var.dead_letter_prefix}"
+}
+
+output "opensearch_service" {
+  description = "SigV4 service the functions sign for: es (domain) or aoss (Serverless collection)."
+  value       = local.opensearch_service
+}
+
+output "event_rule_arn" {
+  description = "ARN of the EventBridge rule that starts executions for new objects (null when s3_trigger is off)."
+  value       = try(aws_cloudwatch_event_rule.object_created[0].arn, null)
+}
+
+output "alarm_arns" {
+  description = "CloudWatch alarm ARNs by name."
+  value       = { for name, alarm in aws_cloudwatch_metric_alarm.this : name => alarm.arn }
+}

@@ -1,0 +1,127 @@
+"""Chunking: every line of an object is in exactly one chunk, for plain and gzip objects."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from logpipes.es_bulk_loader.chunks import (
+    CorruptGzip,
+    gunzip,
+    line_aligned_pieces,
+    line_aligned_ranges,
+    newline_end,
+    whole_lines,
+)
+
+KIB = 1024
+
+
+def plain_chunks(data: bytes, chunk_bytes: int) -> list[tuple[int, bytes]]:
+    """Byte-range chunking with the line-end finder reading from ``data`` like the S3 prober."""
+
+    def line_end_after(position: int) -> int:
+        return newline_end(data[position:], position) or len(data)
+
+    return [
+        (r.start, data[r.start : r.end]) for r in line_aligned_ranges(len(data), chunk_bytes, line_end_after)
+    ]
+
+
+def blocks_of(data: bytes, size: int) -> Iterator[bytes]:
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+def gzip_chunks(data: bytes, chunk_bytes: int, block: int = 7 * KIB) -> list[tuple[int, bytes]]:
+    return list(line_aligned_pieces(gunzip(blocks_of(gzip.compress(data), block)), chunk_bytes))
+
+
+def assert_chunked(data: bytes, chunks: list[tuple[int, bytes]], chunk_bytes: int) -> None:
+    """The chunks tile the object, end on line ends, and are long enough; lines are in exactly one."""
+    assert b"".join(piece for _, piece in chunks) == data
+    offset = 0
+    for index, (start, piece) in enumerate(chunks):
+        assert start == offset and piece
+        offset += len(piece)
+        last = index == len(chunks) - 1
+        if not last:
+            assert piece.endswith(b"\n") and len(piece) >= chunk_bytes
+            # Minimal: the chunk ends at the first line end at or after chunk_bytes.
+            assert b"\n" not in piece[chunk_bytes - 1 : -1]
+    lines = [line for _, piece in chunks for line in piece.splitlines()]
+    assert lines == data.splitlines()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NASA_access_log_Jul95.first2000.log",
+        "variants/COM6012_NASA_Aug95_100.no-final-newline.txt",
+        "variants/apache.access.log_small.CRLF.log",
+    ],
+)
+@pytest.mark.parametrize("chunk_bytes", [1 * KIB, 3 * KIB + 17, 64 * KIB, 8 * 1024 * KIB])
+def test_real_files_chunk_on_line_boundaries(shared_data: Path, name: str, chunk_bytes: int) -> None:
+    data = (shared_data / "nasa_http" / name).read_bytes()
+    plain = plain_chunks(data, chunk_bytes)
+    assert_chunked(data, plain, chunk_bytes)
+    assert gzip_chunks(data, chunk_bytes) == plain  # the same rule for both kinds of objects
+    if chunk_bytes >= len(data):
+        assert len(plain) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=3000).map(lambda b: b.replace(b"\n", b"")), max_size=60),
+    line_end=st.sampled_from([b"\n", b"\r\n"]),
+    final_newline=st.booleans(),
+    chunk_bytes=st.integers(1, 20 * KIB),
+    block=st.integers(1, 9 * KIB),
+)
+def test_any_content_is_chunked_the_same_way_plain_and_gzip(
+    lines: list[bytes], line_end: bytes, final_newline: bool, chunk_bytes: int, block: int
+) -> None:
+    data = line_end.join(lines) + (line_end if final_newline and lines else b"")
+    plain = plain_chunks(data, chunk_bytes)
+    assert_chunked(data, plain, chunk_bytes)
+    assert gzip_chunks(data, chunk_bytes, block) == plain
+
+
+def test_a_line_longer_than_a_chunk_makes_one_longer_chunk() -> None:
+    data = b"short\n" + b"x" * 5000 + b"\nend\n"
+    chunks = plain_chunks(data, 1 * KIB)
+    assert [len(piece) for _, piece in chunks] == [5007, 4]
+    assert gzip_chunks(data, 1 * KIB, block=100) == chunks
+
+
+def test_concatenated_gzip_members_are_one_stream() -> None:
+    first, second = b"a\nb\n", b"c\nd\n"
+    data = gzip.compress(first) + gzip.compress(second)
+    assert b"".join(gunzip(blocks_of(data, 5))) == first + second
+
+
+def test_corrupt_and_truncated_gzip_are_errors() -> None:
+    data = gzip.compress(b"line\n" * 1000)
+    with pytest.raises(CorruptGzip, match="truncated"):
+        b"".join(gunzip([data[: len(data) // 2]]))
+    with pytest.raises(CorruptGzip):
+        b"".join(gunzip([data[:10] + b"\x00" * 50 + data[60:]]))
+
+
+def test_whole_lines_regroups_blocks_at_line_ends() -> None:
+    data = b"one\ntwo\nthree\nfour"
+    for size in range(1, len(data) + 1):
+        groups = list(whole_lines(blocks_of(data, size)))
+        assert b"".join(groups) == data
+        assert all(group.endswith(b"\n") for group in groups[:-1])
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        line_aligned_ranges(10, 0, lambda position: position)
+    with pytest.raises(ValueError, match="positive"):
+        list(line_aligned_pieces([b"x"], 0))
