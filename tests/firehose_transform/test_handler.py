@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from logpipes.firehose_transform import handler
@@ -83,6 +84,19 @@ def test_json_output_format(monkeypatch: pytest.MonkeyPatch, lambda_context) -> 
     ]
 
 
+@pytest.mark.parametrize(
+    "bad_event",
+    [{"id": "1", "timestamp": "yesterday", "message": "m"}, {"id": "1", "message": "m"}, {"timestamp": 1}],
+)
+def test_json_output_format_fails_a_malformed_event_alone(
+    bad_event: dict[str, Any], monkeypatch: pytest.MonkeyPatch, lambda_context
+) -> None:
+    monkeypatch.setenv("OUTPUT_FORMAT", "json")
+    bad = encode({**cwl_payload(["x"]), "logEvents": [bad_event]})
+    response = handler(firehose_event([GOOD, bad]), lambda_context)
+    assert _results(response) == ["Ok", "ProcessingFailed"]
+
+
 def test_bad_configuration_fails_loudly(monkeypatch: pytest.MonkeyPatch, lambda_context) -> None:
     monkeypatch.setenv("OUTPUT_FORMAT", "xml")
     with pytest.raises(RuntimeError, match="bad configuration"):
@@ -102,6 +116,11 @@ BAD_RECORDS = {
     "DATA_MESSAGE without logEvents": base64.b64encode(
         gzip.compress(b'{"messageType": "DATA_MESSAGE"}')
     ).decode(),
+    "event without message": encode({**cwl_payload(["x"]), "logEvents": [{"id": "1", "timestamp": 1}]}),
+    "message not a string": encode(
+        {**cwl_payload(["x"]), "logEvents": [{"id": "1", "timestamp": 1, "message": 5}]}
+    ),
+    "event not an object": encode({**cwl_payload(["x"]), "logEvents": ["x"]}),
 }
 
 

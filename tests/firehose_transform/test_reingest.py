@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from logpipes.firehose_transform import app, handler
-from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES
+from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, InputRecord, transform_batch
 from logpipes.firehose_transform.reingest import Reingester, ReingestionError, ReingestRecord, StreamTarget
+from logpipes.firehose_transform.transform import OutputFormat
 
 from devtools.firehose import split_gzip_members
 from devtools.moto_server import MotoServer
@@ -202,3 +203,21 @@ def test_every_reingested_piece_fits_firehose_record_limit(aws: MotoServer, lamb
         assert [e["message"] for p in pieces for e in p["logEvents"]] == lines
     else:
         assert decoded(response["records"][0]) == ("\n".join(lines) + "\n").encode()
+
+
+def test_once_the_response_is_full_later_records_go_back_as_they_came() -> None:
+    """Decoding stops at the first record that does not fit: it and every later record are
+    re-ingested byte for byte, even one that would still fit and one that is no payload at all
+    (the invocation that gets it back fails it); only a record that is not base64 cannot go back."""
+    big = [encode(cwl_payload(_random_lines(1, 3_000, seed))) for seed in range(2)]
+    small = encode(cwl_payload(["tiny"]))
+    not_a_payload = base64.b64encode(b"not gzip at all").decode()
+    records = [InputRecord(f"record-{i}", data) for i, data in enumerate([*big, small, not_a_payload, "!!!"])]
+    room_for_one = len(transform_batch(records[:1], OutputFormat.RAW).records[0].data) + 200
+
+    result = transform_batch(records, OutputFormat.RAW, response_limit=room_for_one)
+
+    assert [r.result for r in result.records] == ["Ok", "Dropped", "Dropped", "Dropped", "ProcessingFailed"]
+    assert result.reingested_record_ids == ["record-1", "record-2", "record-3"]
+    assert [r.data for r in result.reingest] == [base64.b64decode(d) for d in (big[1], small, not_a_payload)]
+    assert "not base64" in result.records[4].reason

@@ -6,14 +6,14 @@ caller puts them back into the stream before it answers.
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass, field
+
+import pybase64
 
 from logpipes.firehose_transform.reingest import ReingestRecord
 from logpipes.firehose_transform.transform import (
     InvalidRecord,
     OutputFormat,
-    Payload,
     base64_length,
     decode_base64,
     decode_payload,
@@ -59,14 +59,6 @@ class BatchResult:
         return sum(1 for record in self.records if record.result == result)
 
 
-def _decode(record: InputRecord) -> tuple[bytes, Payload] | InvalidRecord:
-    try:
-        compressed = decode_base64(record.data)
-        return compressed, decode_payload(compressed)
-    except InvalidRecord as error:
-        return error
-
-
 def transform_batch(
     records: list[InputRecord],
     output_format: OutputFormat,
@@ -75,46 +67,53 @@ def transform_batch(
 ) -> BatchResult:
     """Transform every record, keeping the response within response_limit bytes.
 
-    Every input recordId appears exactly once in the result, in input order. A record whose output
-    does not fit in the remaining budget is re-ingested as it is; one whose output alone exceeds the
-    limit is split by log events into pieces that each fit, so nothing can loop forever.
+    Every input recordId appears exactly once in the result, in input order. Once a record's output
+    does not fit in the remaining budget, the response is full: that record and every later one are
+    re-ingested as they came (the later ones are not even decoded: that work would be thrown away,
+    and they come back through this transform). A record whose output alone exceeds the limit is
+    split by log events into pieces that each fit an empty response, so nothing can loop forever.
     """
     result = BatchResult(records=[])
     budget = response_limit
+    full = False
     # A piece must fit an empty response when it comes back, or it would be split again forever.
     piece_bytes = min(split_piece_bytes, response_limit // 2)
-    for record, decoded in zip(records, map(_decode, records), strict=True):
+    for record in records:
         result.bytes_in += len(record.data)
         budget -= _RECORD_OVERHEAD_BYTES + len(record.record_id)
-        if isinstance(decoded, InvalidRecord):
-            result.records.append(OutputRecord(record.record_id, "ProcessingFailed", reason=str(decoded)))
+        try:
+            compressed = decode_base64(record.data)
+            if full:
+                _reingest(result, record, compressed)
+                continue
+            payload = decode_payload(compressed)
+            rendered = render_events(payload, payload.events, output_format) if payload.is_data else b""
+        except InvalidRecord as error:
+            result.records.append(OutputRecord(record.record_id, "ProcessingFailed", reason=str(error)))
             continue
-        compressed, payload = decoded
-        if payload.message_type == "CONTROL_MESSAGE":
-            result.records.append(OutputRecord(record.record_id, "Dropped"))
-            continue
-        if payload.message_type != "DATA_MESSAGE":
-            reason = f"unknown messageType {payload.message_type!r}"
-            result.records.append(OutputRecord(record.record_id, "ProcessingFailed", reason=reason))
-            continue
-        rendered = render_events(payload, payload.events, output_format)
-        if not rendered:  # a DATA_MESSAGE with no events: nothing to deliver
+        if not rendered:  # a CONTROL_MESSAGE, or a DATA_MESSAGE with no events: nothing to deliver
             result.records.append(OutputRecord(record.record_id, "Dropped"))
             continue
         encoded_length = base64_length(len(rendered))
         if encoded_length <= budget:
             budget -= encoded_length
             result.bytes_out += len(rendered)
-            data = binascii.b2a_base64(rendered, newline=False).decode("ascii")
+            data = pybase64.b64encode_as_string(rendered)
             result.records.append(OutputRecord(record.record_id, "Ok", data))
-            continue
-        # Does not fit: hand it back to the stream; it is Dropped here once it is safely back in.
-        result.records.append(OutputRecord(record.record_id, "Dropped"))
-        if encoded_length <= response_limit:
-            result.reingest.append(ReingestRecord(compressed, record.partition_key))
-            result.reingested_record_ids.append(record.record_id)
+        elif encoded_length <= response_limit:
+            full = True
+            _reingest(result, record, compressed)
         else:
+            # Too big for any response: re-ingested as pieces, and the response may still take more.
+            result.records.append(OutputRecord(record.record_id, "Dropped"))
             result.split_record_ids.append(record.record_id)
             for events in split_events(payload, output_format, piece_bytes):
                 result.reingest.append(ReingestRecord(encode_payload(payload, events), record.partition_key))
     return result
+
+
+def _reingest(result: BatchResult, record: InputRecord, compressed: bytes) -> None:
+    """Hand the record back to the stream as it came; it is Dropped here once it is safely back in."""
+    result.records.append(OutputRecord(record.record_id, "Dropped"))
+    result.reingest.append(ReingestRecord(compressed, record.partition_key))
+    result.reingested_record_ids.append(record.record_id)

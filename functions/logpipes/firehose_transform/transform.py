@@ -9,8 +9,6 @@ smaller payloads by log events when its output is too big for one response.
 from __future__ import annotations
 
 import binascii
-import gzip
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +16,11 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+import pybase64
+from isal import igzip, isal_zlib
+
+DATA_MESSAGE = "DATA_MESSAGE"
+CONTROL_MESSAGE = "CONTROL_MESSAGE"  # sent when a subscription is created: never delivered
 
 
 class OutputFormat(StrEnum):
@@ -36,8 +39,9 @@ class Payload:
     document: dict[str, Any]
 
     @property
-    def message_type(self) -> str:
-        return str(self.document.get("messageType"))
+    def is_data(self) -> bool:
+        """A DATA_MESSAGE (log events to deliver); else a CONTROL_MESSAGE (nothing to deliver)."""
+        return self.document["messageType"] == DATA_MESSAGE
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -45,11 +49,12 @@ class Payload:
 
 
 def _inflate_gzip(raw: bytes) -> bytes:
+    # ISA-L inflates the same streams as zlib, 1.7x as fast: this is the handler's biggest cost.
     # wbits=31: gzip framing only (a zlib or raw deflate stream is not what CloudWatch Logs sends).
-    decompressor = zlib.decompressobj(wbits=31)
+    decompressor = isal_zlib.decompressobj(wbits=31)
     try:
         inflated = decompressor.decompress(raw)
-    except zlib.error as error:
+    except isal_zlib.error as error:
         raise InvalidRecord(f"not gzip: {error}") from None
     if not decompressor.eof:
         raise InvalidRecord("not gzip: truncated stream")
@@ -58,7 +63,7 @@ def _inflate_gzip(raw: bytes) -> bytes:
 
 def decode_base64(data: str | bytes) -> bytes:
     try:
-        return binascii.a2b_base64(data, strict_mode=True)
+        return pybase64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as error:
         raise InvalidRecord(f"not base64: {error}") from None
 
@@ -72,8 +77,12 @@ def decode_payload(compressed: bytes) -> Payload:
         raise InvalidRecord(f"not JSON: {error}") from None
     if not isinstance(document, dict) or "messageType" not in document:
         raise InvalidRecord("not a CloudWatch Logs subscription payload: no messageType")
-    if document["messageType"] == "DATA_MESSAGE" and not isinstance(document.get("logEvents"), list):
-        raise InvalidRecord("DATA_MESSAGE without a logEvents list")
+    message_type = document["messageType"]
+    if message_type == DATA_MESSAGE:
+        if not isinstance(document.get("logEvents"), list):
+            raise InvalidRecord("DATA_MESSAGE without a logEvents list")
+    elif message_type != CONTROL_MESSAGE:
+        raise InvalidRecord(f"unknown messageType {message_type!r}")
     return Payload(document)
 
 
@@ -83,36 +92,47 @@ def iso_utc(epoch_millis: int) -> str:
 
 
 def render_events(payload: Payload, events: list[dict[str, Any]], output_format: OutputFormat) -> bytes:
-    """The bytes Firehose writes for these events of the payload (every line ends with a newline)."""
+    """The bytes Firehose writes for these events of the payload (every line ends with a newline).
+
+    Raises InvalidRecord for an event that is not an object with a string message (and, for the
+    json format, an id and an epoch-milliseconds timestamp).
+    """
     if not events:
         return b""
-    if output_format is OutputFormat.RAW:
-        messages = [event["message"] for event in events]
-        messages.append("")
-        return "\n".join(messages).encode()
-    document = payload.document
+    try:
+        if output_format is OutputFormat.RAW:
+            messages = [event["message"] for event in events]
+            messages.append("")
+            return "\n".join(messages).encode()
+        return _render_json_lines(payload.document, events)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
+        raise InvalidRecord(f"malformed log event: {error!r}") from None
+
+
+def _render_json_lines(document: dict[str, Any], events: list[dict[str, Any]]) -> bytes:
     origin = {
         "owner": document.get("owner"),
         "logGroup": document.get("logGroup"),
         "logStream": document.get("logStream"),
     }
-    return b"".join(
-        orjson.dumps(
-            {
-                **origin,
-                "id": str(event["id"]),  # moto sends integers; CloudWatch Logs sends strings
-                "timestamp": iso_utc(event["timestamp"]),
-                "message": event["message"],
-            },
-            option=orjson.OPT_APPEND_NEWLINE,
-        )
-        for event in events
-    )
+    lines = []
+    for event in events:
+        message = event["message"]
+        if not isinstance(message, str):
+            raise TypeError(f"message is a {type(message).__name__}")
+        line = {
+            **origin,
+            "id": str(event["id"]),  # moto sends integers; CloudWatch Logs sends strings
+            "timestamp": iso_utc(event["timestamp"]),
+            "message": message,
+        }
+        lines.append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+    return b"".join(lines)
 
 
 def encode_payload(payload: Payload, events: list[dict[str, Any]]) -> bytes:
     """A gzip subscription payload with the same envelope and only these events (for re-ingestion)."""
-    return gzip.compress(orjson.dumps({**payload.document, "logEvents": events}), compresslevel=6, mtime=0)
+    return igzip.compress(orjson.dumps({**payload.document, "logEvents": events}), compresslevel=2, mtime=0)
 
 
 def split_events(
