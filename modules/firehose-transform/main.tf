@@ -11,7 +11,7 @@ locals {
   # Built from the name so that the Lambda's policy can refer to the stream without a cycle
   # (the stream refers to the Lambda).
   delivery_stream_arn = "arn:${local.partition}:firehose:${local.region}:${local.account_id}:deliverystream/${var.name}"
-  bucket_name         = var.create_bucket ? aws_s3_bucket.this[0].id : var.bucket_name
+  bucket_name         = var.create_bucket ? module.bucket[0].id : var.bucket_name
   bucket_arn          = "arn:${local.partition}:s3:::${local.bucket_name}"
 
   # The static part of each prefix, before its first !{...} expression: what IAM may write under.

@@ -1,84 +1,11 @@
-resource "aws_s3_bucket" "this" {
-  count = var.create_bucket ? 1 : 0
+module "bucket" {
+  source = "../private-bucket"
+  count  = var.create_bucket ? 1 : 0
 
-  # checkov:skip=CKV_AWS_18:Access logging of the log bucket is the caller's choice (a logging bucket is account-wide infrastructure).
-  # checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision outside this module.
-  # checkov:skip=CKV2_AWS_62:Nothing consumes object notifications of this bucket; Athena reads it by partition projection.
-  # checkov:skip=CKV2_AWS_61:Retention of delivered logs is the caller's policy; add aws_s3_bucket_lifecycle_configuration outside the module.
-  bucket        = var.bucket_name
-  bucket_prefix = var.bucket_name == null ? "${lower(substr(var.name, 0, 30))}-" : null
+  # Versioned, no lifecycle rules: retention of delivered logs is the caller's policy.
+  bucket_name   = var.bucket_name
+  bucket_prefix = "${lower(substr(var.name, 0, 30))}-"
+  kms_key_arn   = var.kms_key_arn
   force_destroy = var.force_destroy
   tags          = var.tags
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  count = var.create_bucket ? 1 : 0
-
-  bucket                  = aws_s3_bucket.this[0].id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  count = var.create_bucket ? 1 : 0
-
-  bucket = aws_s3_bucket.this[0].id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  count = var.create_bucket ? 1 : 0
-
-  bucket = aws_s3_bucket.this[0].id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  count = var.create_bucket ? 1 : 0
-
-  bucket = aws_s3_bucket.this[0].id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = var.kms_key_arn != null
-  }
-}
-
-data "aws_iam_policy_document" "bucket" {
-  count = var.create_bucket ? 1 : 0
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.this[0].arn,
-      "${aws_s3_bucket.this[0].arn}/*",
-    ]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  count = var.create_bucket ? 1 : 0
-
-  bucket     = aws_s3_bucket.this[0].id
-  policy     = data.aws_iam_policy_document.bucket[0].json
-  depends_on = [aws_s3_bucket_public_access_block.this]
 }

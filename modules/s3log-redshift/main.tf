@@ -25,7 +25,7 @@ locals {
 
   log_bucket_arn = "arn:${local.partition}:s3:::${var.log_bucket_name}"
 
-  staging_bucket_name = var.create_staging_bucket ? aws_s3_bucket.staging[0].id : var.staging_bucket_name
+  staging_bucket_name = var.create_staging_bucket ? module.staging_bucket[0].id : var.staging_bucket_name
   staging_bucket_arn  = "arn:${local.partition}:s3:::${local.staging_bucket_name}"
 
   ledger_table = coalesce(var.ledger_table, "${var.target_table}_ledger")

@@ -89,7 +89,7 @@ run "existing_bucket" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket.this) == 0 && aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].bucket_arn == "arn:aws:s3:::my-existing-logs"
+    condition     = length(module.bucket) == 0 && aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].bucket_arn == "arn:aws:s3:::my-existing-logs"
     error_message = "an existing bucket is used as is"
   }
 }

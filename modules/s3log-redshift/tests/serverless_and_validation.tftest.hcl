@@ -35,7 +35,7 @@ run "serverless_with_iam_identity_and_a_kms_key" {
     error_message = "with a KMS key, both queues must use it"
   }
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.staging[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
+    condition     = module.staging_bucket[0].sse_algorithm == "aws:kms"
     error_message = "with a KMS key, the staging bucket must use SSE-KMS"
   }
   assert {
