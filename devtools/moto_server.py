@@ -18,6 +18,41 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
+# moto 5.2.5 has no route for two calls the AWS provider (5.100) makes for every
+# aws_sfn_state_machine: ValidateStateMachineDefinition (its plan-time check; the action exists only
+# in moto's unrouted parser provider) and ListStateMachineVersions. moto answers 500 and the provider
+# retries for many minutes. Every server started here adds both, with moto's own ASL analyser for
+# the validation.
+_SERVER_PROGRAM = """
+import sys
+from moto.core.responses import ActionResult
+from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
+from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+from moto.stepfunctions.responses import StepFunctionResponse
+
+def validate_state_machine_definition(self):
+    express = self._get_param("type") == "EXPRESS"
+    try:
+        (ExpressStaticAnalyser() if express else StaticAnalyser()).analyse(self._get_param("definition"))
+    except Exception as error:
+        diagnostic = {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
+                      "message": str(getattr(error, "message", error))}
+        return ActionResult({"result": "FAIL", "diagnostics": [diagnostic], "truncated": False})
+    return ActionResult({"result": "OK", "diagnostics": [], "truncated": False})
+
+def list_state_machine_versions(self):
+    machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+    versions = sorted(machine.versions.values(), key=lambda v: v.version, reverse=True)
+    return ActionResult({"stateMachineVersions": [
+        {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions]})
+
+StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
+StepFunctionResponse.list_state_machine_versions = list_state_machine_versions
+from moto.server import main
+main(sys.argv[1:])
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,7 +81,7 @@ class MotoServer:
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.env()}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-c", _SERVER_PROGRAM, "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -4,9 +4,8 @@ the handlers expect, and a file goes through every step from the built image con
 moto creates an OpenSearch domain, but the provider then waits on it for many minutes, so the test
 applies the example with ``existing_opensearch`` (a domain ARN; the local SigV4-checking endpoint
 stands in for its endpoint). The domain's own settings are checked by checkov and ``terraform
-validate``; a real deployment creates it. The moto server is one that routes
-ValidateStateMachineDefinition, which the AWS provider calls for every state machine (see
-``StepFunctionsMotoServer``).
+validate``; a real deployment creates it. The moto server routes ValidateStateMachineDefinition,
+which the AWS provider calls for every state machine (see devtools/moto_server.py).
 """
 
 from __future__ import annotations
@@ -19,10 +18,10 @@ from typing import Any
 import pytest
 from logpipes.es_bulk_loader.documents import document_id
 
-from demo.es_bulk_loader import StepFunctionsMotoServer, answers_state_machine_validation, run_state_machine
 from devtools.lambda_runtime import ensure_built, invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
+from devtools.step_functions import run_state_machine
 from devtools.terraform import applied_example
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto, pytest.mark.slow]
@@ -38,13 +37,10 @@ def stub() -> Iterator[OpenSearchStub]:
 
 
 @pytest.fixture(scope="module")
-def moto(moto_server: MotoServer) -> Iterator[MotoServer]:
-    if answers_state_machine_validation(moto_server):
-        moto_server.reset()
-        yield moto_server
-        return
-    with StepFunctionsMotoServer() as server:
-        yield server
+def moto(moto_server: MotoServer) -> MotoServer:
+    """A clean moto for this module's stack."""
+    moto_server.reset()
+    return moto_server
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,10 @@ from logpipes.es_bulk_loader import handlers
 from logpipes.es_bulk_loader.documents import document_id, index_name
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
-from demo.es_bulk_loader import MapRunFailed, run_state_machine
 from devtools.lambda_runtime import FakeLambdaContext
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
+from devtools.step_functions import MapRunFailed, run_state_machine
 
 from .conftest import KEY_ID, REGION, SECRET, signing_session
 
