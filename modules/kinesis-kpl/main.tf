@@ -8,7 +8,7 @@ locals {
   region     = data.aws_region.current.name
 
   lambda_name = "${var.name}-consumer"
-  bucket_name = var.create_bucket ? aws_s3_bucket.this[0].id : var.bucket_name
+  bucket_name = var.create_bucket ? module.bucket[0].id : var.bucket_name
   bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
   # The customer managed key the function needs to write objects with, if any.
   bucket_kms_key_arn = var.create_bucket ? var.kms_key_arn : var.bucket_kms_key_arn
