@@ -2,6 +2,8 @@
 
 Starts moto on 127.0.0.1, builds each function's image context (build.py), then runs each
 pipeline's demo (demo/<function>.py: ``run(moto, image_uris)``) and tears everything down.
+
+    python -m demo [PIPELINE ...]   (default: every pipeline)
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from devtools.moto_server import MotoServer
 PIPELINES = ["firehose_transform", "subscription_filter", "kinesis_kpl", "s3log_redshift", "es_bulk_loader"]
 
 
-def main() -> int:
-    available = [name for name in PIPELINES if importlib.util.find_spec(f"demo.{name}") is not None]
+def main(selected: list[str]) -> int:
+    unknown = sorted(set(selected) - set(PIPELINES))
+    if unknown:
+        print(f"unknown pipeline(s) {unknown}; choose from {PIPELINES}", file=sys.stderr)
+        return 2
+    available = [name for name in PIPELINES if not selected or name in selected]
     failed: list[str] = []
     with MotoServer() as moto:
         print(f"moto server on {moto.endpoint_url}\n")
@@ -43,4 +49,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
