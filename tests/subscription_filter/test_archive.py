@@ -12,7 +12,7 @@ import pytest
 from logpipes.subscription_filter import dayfile
 from logpipes.subscription_filter.archive import archive_batch, log_group_directory, seal_all, seal_time
 from logpipes.subscription_filter.dayfile import DayFile, JournalCorruptError
-from logpipes.subscription_filter.payload import LogBatch, LogEvent, decode_subscription_event
+from logpipes.subscription_filter.payload import LogBatch, decode_subscription_event
 from logpipes.subscription_filter.settings import ArchiveSettings, ConfigurationError
 
 from tests.subscription_filter.payloads import CANONICAL_SAMPLES, load_sample
@@ -26,7 +26,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _batch(events: list[tuple[str, datetime, str]], stream: str = "stream-1") -> LogBatch:
-    return LogBatch(GROUP, stream, [LogEvent(i, _ms(t), m) for i, t, m in events])
+    return LogBatch(GROUP, stream, [(i, _ms(t), m) for i, t, m in events])
 
 
 def _settings() -> ArchiveSettings:
@@ -229,7 +229,7 @@ def test_sealing_removes_temporary_files_of_a_crashed_sealer(archive_root: Path)
 def test_scheduled_sweep_seals_every_log_group(archive_root: Path) -> None:
     settings = _settings()
     for group in ("/app/one", "/app/two"):
-        archive_batch(LogBatch(group, "s", [LogEvent("1", 1_000, "x")]), settings, _now())
+        archive_batch(LogBatch(group, "s", [("1", 1_000, "x")]), settings, _now())
         _age(log_group_directory(archive_root, group) / "1970-01-01.log", 3600)
     assert sorted(seal_all(settings, _now())) == ["app/one/1970-01-01.log.gz", "app/two/1970-01-01.log.gz"]
 
@@ -244,13 +244,49 @@ def test_files_not_written_by_us_are_left_alone(archive_root: Path) -> None:
 
 def test_corrupt_journal_stops_the_write(archive_root: Path) -> None:
     day = DayFile(archive_root / "d.log")
-    day.append(["1"], ["one\n"])
+    day.append("s", ["1"], ["one\n"])
     with (archive_root / "d.log.ids").open("ab") as journal:
         journal.write(b"garbage\n")
     dayfile._journals.clear()
     with pytest.raises(JournalCorruptError, match="unreadable record"):
-        day.append(["2"], ["two\n"])
+        day.append("s", ["2"], ["two\n"])
     assert (archive_root / "d.log").read_text() == "one\n"
+
+
+def test_ids_of_a_stream_read_while_writing_another_are_checked_when_it_comes_back(
+    archive_root: Path,
+) -> None:
+    day = DayFile(archive_root / "d.log")
+    assert day.append("a", ["1", "2"], ["one\n", "two\n"]).written == 2
+    dayfile._journals.clear()  # the next writes read stream a's record as another process's
+    assert day.append("b", ["3"], ["three\n"]).written == 1
+    redelivery = day.append("a", ["2", "4"], ["two\n", "four\n"])
+    assert (redelivery.written, redelivery.duplicates) == (1, 1)
+    assert (archive_root / "d.log").read_text() == "one\ntwo\nthree\nfour\n"
+
+
+def test_a_journal_of_another_format_stops_the_writes(archive_root: Path) -> None:
+    """A journal this version cannot read (an older format: no stream in its records) is never
+    misread as having no ids: the write fails, Lambda retries it, and finally parks it."""
+    (archive_root / "d.log").write_text("one\n")
+    (archive_root / "d.log.ids").write_bytes(b"logpipes-journal v1 " + b"0" * 32 + b'\n[0,4,["1"]]\n')
+    with pytest.raises(JournalCorruptError, match="not a logpipes-journal v2 journal"):
+        DayFile(archive_root / "d.log").append("any stream", ["1", "2"], ["one\n", "two\n"])
+    assert (archive_root / "d.log").read_text() == "one\n"
+
+
+def test_a_corrupt_list_of_ids_stops_the_writes_of_its_stream(archive_root: Path) -> None:
+    day = DayFile(archive_root / "d.log")
+    day.append("a", ["1"], ["one\n"])
+    key = dayfile.stream_key("a").encode()
+    with (archive_root / "d.log.ids").open("ab") as journal:
+        journal.write(b'[4,8,"' + key + b'",["2",garbage]\n')
+    with (archive_root / "d.log").open("a") as lines:
+        lines.write("two\n")
+    dayfile._journals.clear()
+    with pytest.raises(JournalCorruptError, match="unreadable ids"):
+        day.append("a", ["3"], ["three\n"])
+    assert (archive_root / "d.log").read_text() == "one\ntwo\n"
 
 
 @pytest.mark.parametrize(

@@ -23,9 +23,9 @@ from tests.subscription_filter.payloads import (
     wrap_subscription_record,
 )
 
-CANONICAL_EVENTS = [
-    LogEvent("eventId1", 1440442987000, "[ERROR] First test message"),
-    LogEvent("eventId2", 1440442987001, "[ERROR] Second test message"),
+CANONICAL_EVENTS: list[LogEvent] = [
+    ("eventId1", 1440442987000, "[ERROR] First test message"),
+    ("eventId2", 1440442987001, "[ERROR] Second test message"),
 ]
 
 
@@ -56,12 +56,12 @@ def test_payloads_captured_from_aws_through_kinesis(shared_data: Path) -> None:
     first = batches[0]
     assert first is not None
     assert first.log_group == "/aws/lambda/pt-1488-DummyLogDataFunction-gnWXPvL6jJyG"
-    assert [event.id for event in first.events] == [
+    assert [event_id for event_id, _, _ in first.events] == [
         "37199717562907174288355125807040114704837640994633613312",
         "37199717563107880995141901415313936169291476248187437057",
         "37199717563107880995141901415313936169291476248187437058",
     ]
-    assert first.events[1].message == "END RequestId: 06e46194-f277-454e-88d3-1dd7e3860eaa\n"
+    assert first.events[1][2] == "END RequestId: 06e46194-f277-454e-88d3-1dd7e3860eaa\n"
 
 
 def test_control_message_is_ignored(shared_data: Path) -> None:
@@ -88,7 +88,7 @@ def test_moto_numeric_ids_become_strings() -> None:
         }
     )
     batch = decode_subscription_event(event)
-    assert batch is not None and batch.events == [LogEvent("0", 1, "m")]
+    assert batch is not None and batch.events == [("0", 1, "m")]
 
 
 def _document(**changes: object) -> dict[str, object]:
@@ -148,4 +148,4 @@ def test_encoded_deliveries_decode_to_their_events() -> None:
     event = encode_subscription_event("/app", "web-1", events)
     assert gzip.decompress(base64.b64decode(event["awslogs"]["data"]))[:1] == b"{"
     batch = decode_subscription_event(event)
-    assert batch is not None and batch.events == [LogEvent(*e) for e in events]
+    assert batch is not None and batch.events == events

