@@ -97,6 +97,9 @@ def _writer(run: Handler, payloads: list[Any], root: str, go: Any, out: Any) -> 
 
 def measure(run: Handler, jobs: list[list[Any]]) -> float:
     """Events per second of len(jobs) concurrent writers (wall time of the slowest)."""
+    # Flush what the previous measurement left in the page cache (the baseline never fsyncs):
+    # its writeback must not slow the next one's writes and fsyncs.
+    os.sync()
     with tempfile.TemporaryDirectory(prefix="bench-subscription-filter-") as root:
         os.environ.update(
             ARCHIVE_TIME_ZONE="Asia/Tokyo",

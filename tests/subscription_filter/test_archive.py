@@ -26,7 +26,9 @@ def _ms(moment: datetime) -> int:
 
 
 def _batch(events: list[tuple[str, datetime, str]], stream: str = "stream-1") -> LogBatch:
-    return LogBatch(GROUP, stream, [(i, _ms(t), m) for i, t, m in events])
+    return LogBatch(
+        GROUP, stream, [i for i, _, _ in events], [_ms(t) for _, t, _ in events], [m for _, _, m in events]
+    )
 
 
 def _settings() -> ArchiveSettings:
@@ -229,7 +231,7 @@ def test_sealing_removes_temporary_files_of_a_crashed_sealer(archive_root: Path)
 def test_scheduled_sweep_seals_every_log_group(archive_root: Path) -> None:
     settings = _settings()
     for group in ("/app/one", "/app/two"):
-        archive_batch(LogBatch(group, "s", [("1", 1_000, "x")]), settings, _now())
+        archive_batch(LogBatch(group, "s", ["1"], [1_000], ["x"]), settings, _now())
         _age(log_group_directory(archive_root, group) / "1970-01-01.log", 3600)
     assert sorted(seal_all(settings, _now())) == ["app/one/1970-01-01.log.gz", "app/two/1970-01-01.log.gz"]
 

@@ -49,7 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="DaysSealed", unit=MetricUnit.Count, value=len(report.sealed))
     logger.info(
         "archived a delivery",
-        extra={"log_group": batch.log_group, "log_stream": batch.log_stream, "events": len(batch.events)},
+        extra={"log_group": batch.log_group, "log_stream": batch.log_stream, "events": len(batch.ids)},
     )
     return {
         "log_group": batch.log_group,

@@ -13,10 +13,10 @@ import gzip
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import orjson
+import pybase64
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.data_classes.cloud_watch_logs_event import CloudWatchLogsDecodedData
 from isal import isal_zlib
@@ -36,11 +36,18 @@ LogEvent = tuple[str, int, str]
 
 @dataclass(frozen=True, slots=True)
 class LogBatch:
-    """The DATA_MESSAGE of one delivery: events of one log stream of one log group."""
+    """The DATA_MESSAGE of one delivery: events of one log stream of one log group, by column
+    (``ids[i]``, ``timestamps[i]`` and ``messages[i]`` are event i's)."""
 
     log_group: str
     log_stream: str
-    events: list[LogEvent]
+    ids: list[str]
+    timestamps: list[int]
+    messages: list[str]
+
+    @property
+    def events(self) -> list[LogEvent]:
+        return list(zip(self.ids, self.timestamps, self.messages, strict=True))
 
 
 def encode_subscription_event(
@@ -75,7 +82,7 @@ def decode_subscription_event(event: Mapping[str, Any]) -> LogBatch | None:
     if not isinstance(raw_data, str):
         raise InvalidPayloadError(f"awslogs.data is a {type(raw_data).__name__}, not a base64 string")
     try:
-        compressed = base64.b64decode(raw_data, validate=True)
+        compressed = pybase64.b64decode(raw_data, validate=True)  # SIMD: 25x the stdlib's speed
     except (binascii.Error, ValueError) as error:
         raise InvalidPayloadError(f"awslogs.data is not valid base64: {error}") from error
     try:
@@ -107,25 +114,22 @@ def _to_batch(decoded: Any) -> LogBatch | None:
         raise InvalidPayloadError("the payload has no logGroup/logStream")
     if not isinstance(raw_events, list):
         raise InvalidPayloadError("logEvents is not a list")
-    return LogBatch(log_group=log_group, log_stream=log_stream, events=_to_events(raw_events))
+    return LogBatch(log_group, log_stream, *_event_columns(raw_events))
 
 
-_EVENT_FIELDS = itemgetter("id", "timestamp", "message")
-
-
-def _to_events(raw_events: list[Any]) -> list[LogEvent]:
-    # Validated a column at a time with C-level map and set calls, not event by event: this runs
-    # for every event of every delivery (the hot path).
+def _event_columns(raw_events: list[Any]) -> tuple[list[str], list[int], list[str]]:
+    # Read and validated a column at a time with comprehensions and C-level map and set calls,
+    # not event by event: this runs for every event of every delivery (the hot path).
     try:
-        events: list[LogEvent] = list(map(_EVENT_FIELDS, raw_events))
+        ids = [event["id"] for event in raw_events]
+        timestamps = [event["timestamp"] for event in raw_events]
+        messages = [event["message"] for event in raw_events]
     except (KeyError, TypeError) as error:
         raise InvalidPayloadError(f"a log event lacks id, timestamp or message: {error!r}") from error
-    if not events:
-        return events
-    ids, timestamps, messages = zip(*events, strict=True)
+    if not raw_events:
+        return ids, timestamps, messages
     if int in set(map(type, ids)):  # AWS sends strings of digits; moto sends the number itself
-        ids = tuple(str(event_id) if type(event_id) is int else event_id for event_id in ids)
-        events = list(zip(ids, timestamps, messages, strict=True))
+        ids = [str(event_id) if type(event_id) is int else event_id for event_id in ids]
     if set(map(type, ids)) != {str} or "" in ids:
         raise InvalidPayloadError("a log event has an empty or non-string id")
     if set(map(type, messages)) != {str}:
@@ -134,4 +138,4 @@ def _to_events(raw_events: list[Any]) -> list[LogEvent]:
     if not_int := set(map(type, timestamps)) - {int}:
         names = ", ".join(sorted(kind.__name__ for kind in not_int))
         raise InvalidPayloadError(f"a log event has a timestamp that is not an integer but {names}")
-    return events
+    return ids, timestamps, messages
