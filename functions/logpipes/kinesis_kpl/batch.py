@@ -11,12 +11,13 @@ overwrites the same objects with the same bytes instead of duplicating records.
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
+
+from isal import igzip
 
 from logpipes.kinesis_kpl.aggregation import CorruptAggregateError, is_aggregated, user_records
 from logpipes.kinesis_kpl.records import KINDS, decode, partition_of
@@ -158,7 +159,7 @@ class ShardBatch:
         )
         for partition in sorted(self.lines):
             lines = self.lines[partition]
-            body = gzip.compress("".join(lines).encode(), compresslevel=gzip_level, mtime=0)
+            body = igzip.compress("".join(lines).encode(), gzip_level, mtime=0)
             output.append(OutputObject(f"{prefix}{partition}/{name}", body, {}, "application/gzip"))
         return output
 

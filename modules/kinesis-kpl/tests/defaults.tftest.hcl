@@ -123,7 +123,7 @@ run "defaults" {
       SINK_BUCKET                  = "web-logs-bucket"
       SINK_PREFIX                  = "apache/"
       DEAD_LETTER_PREFIX           = "dead-letter/"
-      GZIP_LEVEL                   = "6"
+      GZIP_LEVEL                   = "2"
       POWERTOOLS_SERVICE_NAME      = "kinesis-kpl"
       POWERTOOLS_METRICS_NAMESPACE = "logpipes"
       POWERTOOLS_LOG_LEVEL         = "INFO"

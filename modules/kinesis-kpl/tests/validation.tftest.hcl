@@ -89,11 +89,21 @@ run "record_age_is_at_least_a_minute" {
   expect_failures = [var.maximum_record_age_in_seconds]
 }
 
-run "gzip_level_is_1_to_9" {
+run "gzip_level_is_1_to_3" {
   command = plan
 
   variables {
     gzip_level = 0
+  }
+
+  expect_failures = [var.gzip_level]
+}
+
+run "gzip_level_above_isa_l_range_is_rejected" {
+  command = plan
+
+  variables {
+    gzip_level = 6
   }
 
   expect_failures = [var.gzip_level]
