@@ -62,6 +62,12 @@ def _partition_of_iso(timestamp: str) -> str | None:
     return partition_of(moment)
 
 
+# partition_of_iso's results for access log times with a whole-hour UTC offset, by hour and offset:
+# access log lines are nearly all user records, and one plain dict lookup is their whole cost.
+_HOUR_PARTITIONS: dict[str, str | None] = {}
+_HOUR_PARTITIONS_LIMIT = 10_000
+
+
 def partition_of_iso(timestamp: str) -> str | None:
     """``1995-07-01T23:30:00-04:00`` -> ``dt=1995-07-02/hour=03``; None if it is not ISO-8601.
 
@@ -69,27 +75,15 @@ def partition_of_iso(timestamp: str) -> str | None:
     ``YYYY-MM-DDTHH:MM:SS+HH:MM``) with a whole-hour offset are looked up by their hour, so that
     the cache holds one entry per hour of log instead of one per second.
     """
-    if len(timestamp) == 25 and timestamp[19] in "+-" and timestamp.endswith(":00"):
-        timestamp = f"{timestamp[:13]}:00:00{timestamp[19:]}"
-    return _partition_of_iso(timestamp)
-
-
-# partition_of_iso's results for access log times, by hour and UTC offset (by the whole time when
-# the offset is not a whole number of hours). Access log lines are nearly all user records: for
-# them one lookup here replaces partition_of_iso's format checks and key normalisation.
-_ACCESS_LOG_PARTITIONS: dict[str, str | None] = {}
-_ACCESS_LOG_PARTITIONS_LIMIT = 10_000
-
-
-def _partition_of_access_log_time(time: str) -> str | None:
-    """partition_of_iso of a parsed access log time (fixed-width ``YYYY-MM-DDTHH:MM:SS+HH:MM``)."""
-    key = time[:13] + time[19:] if time.endswith(":00") else time
+    if len(timestamp) != 25 or timestamp[19] not in "+-" or not timestamp.endswith(":00"):
+        return _partition_of_iso(timestamp)
+    hour = timestamp[:13] + timestamp[19:]
     try:
-        return _ACCESS_LOG_PARTITIONS[key]
+        return _HOUR_PARTITIONS[hour]
     except KeyError:
-        if len(_ACCESS_LOG_PARTITIONS) >= _ACCESS_LOG_PARTITIONS_LIMIT:
-            _ACCESS_LOG_PARTITIONS.clear()
-        partition = _ACCESS_LOG_PARTITIONS[key] = partition_of_iso(time)
+        if len(_HOUR_PARTITIONS) >= _HOUR_PARTITIONS_LIMIT:
+            _HOUR_PARTITIONS.clear()
+        partition = _HOUR_PARTITIONS[hour] = _partition_of_iso(f"{timestamp[:13]}:00:00{timestamp[19:]}")
         return partition
 
 
@@ -169,7 +163,7 @@ def decode(data: bytes) -> tuple[str, str | None, str]:
         except ApacheParseError:
             pass
         else:
-            return apache_members(fields), _partition_of_access_log_time(fields[3]), APACHE
+            return apache_members(fields), partition_of_iso(fields[3]), APACHE
     decoded = _decode_json_object(text)
     if decoded is None:
         return message_members(text.rstrip("\r\n")), None, MESSAGE
