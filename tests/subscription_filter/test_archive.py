@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import os
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -267,22 +270,55 @@ def test_ids_of_a_stream_read_while_writing_another_are_checked_when_it_comes_ba
     assert (archive_root / "d.log").read_text() == "one\ntwo\nthree\nfour\n"
 
 
-def test_a_journal_of_another_format_stops_the_writes(archive_root: Path) -> None:
-    """A journal this version cannot read (an older format: no stream in its records) is never
-    misread as having no ids: the write fails, Lambda retries it, and finally parks it."""
+@pytest.mark.parametrize(
+    "older_journal",
+    [
+        b"logpipes-journal v1 " + b"0" * 32 + b'\n[0,4,["1"]]\n',  # no stream in its records
+        b"logpipes-journal v2 " + b"0" * 32 + b'\n[0,4,"0123456789abcdef",["1"]]\n',  # plain ids
+    ],
+    ids=["v1", "v2"],
+)
+def test_a_journal_of_another_format_stops_the_writes(archive_root: Path, older_journal: bytes) -> None:
+    """A journal this version cannot read is never misread as having no ids: the write fails,
+    Lambda retries it, and finally parks it."""
     (archive_root / "d.log").write_text("one\n")
-    (archive_root / "d.log.ids").write_bytes(b"logpipes-journal v1 " + b"0" * 32 + b'\n[0,4,["1"]]\n')
-    with pytest.raises(JournalCorruptError, match="not a logpipes-journal v2 journal"):
+    (archive_root / "d.log.ids").write_bytes(older_journal)
+    with pytest.raises(JournalCorruptError, match="not a logpipes-journal v3 journal"):
         DayFile(archive_root / "d.log").append("any stream", ["1", "2"], ["one\n", "two\n"])
     assert (archive_root / "d.log").read_text() == "one\n"
 
 
-def test_a_corrupt_list_of_ids_stops_the_writes_of_its_stream(archive_root: Path) -> None:
+def test_journal_records_hold_the_ids_compressed(archive_root: Path) -> None:
+    """1,000 CloudWatch Logs ids of one delivery (56 digits, consecutive) take a few KB."""
+    first = 35836385397658012734094474532838187009513834985014738944
+    ids = [str(first + serial) for serial in range(1_000)]
+    DayFile(archive_root / "d.log").append("s", ids, [f"line {serial}\n" for serial in range(1_000)])
+    record = (archive_root / "d.log.ids").read_bytes().split(b"\n")[1]
+    start, end, key, encoded = record[1:-1].split(b",")
+    assert (int(start), int(end), key) == (
+        0,
+        (archive_root / "d.log").stat().st_size,
+        b'"' + dayfile.stream_key("s").encode() + b'"',
+    )
+    assert len(record) < 5_000 < len(json.dumps(ids))
+    assert json.loads(zlib.decompress(base64.b64decode(encoded.strip(b'"')))) == ids
+
+
+@pytest.mark.parametrize(
+    "encoded_ids",
+    [
+        b"not base64!",
+        base64.b64encode(b"not deflated"),
+        base64.b64encode(zlib.compress(b'{"not": "a list"}')),
+    ],
+    ids=["not base64", "not deflated", "not a list"],
+)
+def test_corrupt_ids_stop_the_writes_of_their_stream(archive_root: Path, encoded_ids: bytes) -> None:
     day = DayFile(archive_root / "d.log")
     day.append("a", ["1"], ["one\n"])
     key = dayfile.stream_key("a").encode()
     with (archive_root / "d.log.ids").open("ab") as journal:
-        journal.write(b'[4,8,"' + key + b'",["2",garbage]\n')
+        journal.write(b'[4,8,"' + key + b'","' + encoded_ids + b'"]\n')
     with (archive_root / "d.log").open("a") as lines:
         lines.write("two\n")
     dayfile._journals.clear()
