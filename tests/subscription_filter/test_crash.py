@@ -1,4 +1,8 @@
-"""A process killed in the middle of a write, then the payload redelivered: nothing lost or doubled."""
+"""A write that did not complete, then the payload redelivered: nothing lost or doubled.
+
+A process killed at each step of a write (its page cache survives), and the states a power loss
+can leave (records lost, or left with holes, while the lines they describe were flushed).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 
 import pytest
 from logpipes.subscription_filter import dayfile, handler
+from logpipes.subscription_filter.dayfile import DayFile
 from logpipes.subscription_filter.payload import encode_subscription_event
 
 from devtools.lambda_runtime import FakeLambdaContext
@@ -65,7 +70,18 @@ def _killed_during(crash_point: str, day_file_index: int, event: dict[str, Any])
             os.fsync(fd)
             os._exit(KILLED)
 
+    real_fsync_path = dayfile._fsync_path
+    journal_flushes = 0
+
+    def fsync_path(path: Path) -> None:
+        nonlocal journal_flushes
+        if crash_point == "lock released, before the journal's fsync" and journal_flushes == day_file_index:
+            os._exit(KILLED)
+        journal_flushes += 1
+        real_fsync_path(path)
+
     dayfile._write_all = write_all  # this process only: it is about to die
+    dayfile._fsync_path = fsync_path
     handler(event, FakeLambdaContext())
 
 
@@ -77,6 +93,7 @@ def _killed_during(crash_point: str, day_file_index: int, event: dict[str, Any])
         "after the journal record",
         "half-way through the lines",
         "after the lines, before returning",
+        "lock released, before the journal's fsync",
     ],
 )
 def test_crash_then_redelivery_loses_and_doubles_nothing(
@@ -89,7 +106,9 @@ def test_crash_then_redelivery_loses_and_doubles_nothing(
 
     # Lambda retries the same payload (here in another process, with a cold cache).
     result = handler(PAYLOAD, FakeLambdaContext())
-    committed_day_files = day_file_index + (crash_point == "after the lines, before returning")
+    committed_day_files = day_file_index + (
+        crash_point in ("after the lines, before returning", "lock released, before the journal's fsync")
+    )
     assert (result["written"], result["duplicates"]) == (
         100 - 50 * committed_day_files,
         50 * committed_day_files,
@@ -100,3 +119,79 @@ def test_crash_then_redelivery_loses_and_doubles_nothing(
     assert (directory / "2024-04-01.log").read_text().splitlines() == _expected("2024-04-01")
     # A third delivery changes nothing: the journal now knows every event.
     assert handler(PAYLOAD, FakeLambdaContext())["duplicates"] == 100
+
+
+# The states a power loss can leave. A write is acknowledged once its lines, and the journal up to
+# its record, are flushed: what is lost is always the tail of writes not acknowledged, and their
+# payloads come again.
+def _three_writes(root: Path) -> DayFile:
+    day = DayFile(root / "d.log")
+    for stream in "abc":
+        day.append(stream, [f"{stream}1", f"{stream}2"], [f"{stream} one\n", f"{stream} two\n"])
+    dayfile._journals.clear()  # the processes that wrote are gone
+    return day
+
+
+def _journal_records(root: Path) -> list[bytes]:
+    return (root / "d.log.ids").read_bytes().split(b"\n")[1:-1]
+
+
+def _redeliver_b_and_c(day: DayFile) -> None:
+    for stream in "bc":
+        assert (
+            day.append(stream, [f"{stream}1", f"{stream}2"], [f"{stream} one\n", f"{stream} two\n"]).written
+            == 2
+        )
+
+
+def test_lines_whose_records_were_lost_are_cut_and_written_again(archive_root: Path) -> None:
+    day = _three_writes(archive_root)
+    journal = archive_root / "d.log.ids"
+    journal.write_bytes(journal.read_bytes().rsplit(b"\n", 3)[0] + b"\n")  # b's and c's records lost
+    assert day.append("d", ["d1"], ["d one\n"]).written == 1
+    assert (archive_root / "d.log").read_text() == "a one\na two\nd one\n"
+    _redeliver_b_and_c(day)
+    assert (archive_root / "d.log").read_text() == "a one\na two\nd one\nb one\nb two\nc one\nc two\n"
+
+
+def test_a_record_with_holes_and_the_records_after_it_are_dropped(archive_root: Path) -> None:
+    day = _three_writes(archive_root)
+    journal = archive_root / "d.log.ids"
+    header, first, second, third, _ = journal.read_bytes().split(b"\n")
+    holes = b"\0" * 8 + second[8:]  # the first blocks of b's record never reached the disk
+    journal.write_bytes(b"\n".join([header, first, holes, third, b""]))
+    assert day.append("d", ["d1"], ["d one\n"]).written == 1
+    assert (archive_root / "d.log").read_text() == "a one\na two\nd one\n"
+    assert len(_journal_records(archive_root)) == 2
+    _redeliver_b_and_c(day)
+    assert day.append("a", ["a1", "a2"], ["a one\n", "a two\n"]).duplicates == 2
+
+
+def test_a_journal_lost_with_its_header_cuts_the_whole_first_write(archive_root: Path) -> None:
+    day = DayFile(archive_root / "d.log")
+    day.append("a", ["a1"], ["a one\n"])
+    (archive_root / "d.log.ids").write_bytes(b"logpipes-jour")  # created, then its blocks lost
+    dayfile._journals.clear()
+    assert day.append("a", ["a1"], ["a one\n"]).written == 1
+    assert (archive_root / "d.log").read_text() == "a one\n"
+
+
+def test_a_day_file_without_its_journal_stops_the_writes(archive_root: Path) -> None:
+    day = _three_writes(archive_root)
+    before = (archive_root / "d.log").read_bytes()
+    (archive_root / "d.log.ids").unlink()  # not a crash: a crash can only lose the journal's blocks
+    with pytest.raises(dayfile.JournalCorruptError, match="has no journal"):
+        day.append("d", ["d1"], ["d one\n"])
+    assert (archive_root / "d.log").read_bytes() == before
+
+
+def test_a_journal_that_describes_more_than_the_day_file_holds_stops_the_writes(archive_root: Path) -> None:
+    day = _three_writes(archive_root)
+    # Only the last write's lines can be missing (each writer flushes its lines before the next
+    # takes the lock): a file cut into b's lines was edited by hand.
+    (archive_root / "d.log").write_text("a one\na two\nb one\n")
+    journal = (archive_root / "d.log.ids").read_bytes()
+    with pytest.raises(dayfile.JournalCorruptError, match="describes 24 bytes"):
+        day.append("d", ["d1"], ["d one\n"])
+    assert (archive_root / "d.log").read_text() == "a one\na two\nb one\n"
+    assert (archive_root / "d.log.ids").read_bytes() == journal

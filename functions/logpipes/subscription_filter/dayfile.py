@@ -4,16 +4,32 @@ Every writer of ``<day>.log`` holds an exclusive ``fcntl.flock`` on it (EFS impl
 NFSv4 locks) while it:
 
 1. reads the journal ``<day>.log.ids``: one JSON record ``[start, end, "stream key", "event ids"]``
-   per write, appended *before* the lines it describes (the ids are a JSON list, deflated and
+   per write, appended before the lines it describes (the ids are a JSON list, deflated and
    base64-encoded: CloudWatch Logs ids of one delivery are 56-digit numbers that differ in their
-   last digits, and 1,000 of them take 3 KB instead of 59 KB; the lock is held while the record
-   is written and flushed, and while the other writers' records are read). A record whose ``end``
-   lies beyond the day file's size is a write that crashed: the writer cuts the day file back to
-   ``start`` and drops the record, so the redelivered events are written again, whole, and
-   nothing is doubled;
+   last digits, and 1,000 of them take 3 KB instead of 59 KB). What a write that did not
+   complete left behind is undone there (see below);
 2. skips the events whose ids are already recorded for their log stream (a redelivery repeats
    its events, with their stream; an event belongs to one stream);
-3. appends its journal record, fsyncs, writes its lines in one write at ``start``, fsyncs.
+3. appends its journal record, writes its lines in one write at ``start``, fsyncs the day file,
+   closes the journal and releases the lock; then fsyncs the journal, and only then reports
+   success.
+
+The journal is flushed outside the lock: on a local file system the next writer's flush then
+often commits it too, and on NFS (EFS) closing it already sent it to the server (close-to-open
+consistency), which is also what lets the next writer, on another client, read it. A write is
+acknowledged only once its lines and every record up to its own are durable, so what a crash
+can leave is always the tail of unacknowledged writes, undone by the next writer:
+
+- a record whose lines are not all in the day file (a writer killed between the two) is dropped,
+  with every record after it;
+- a record cut short, or with the holes (NUL bytes) of a power loss or a partial NFS flush, is
+  dropped with every record after it;
+- lines beyond the last record kept are cut off.
+
+Those writes were never reported as done, so their events are redelivered and written again,
+whole, and nothing is doubled. A journal that describes more than the day file holds, or a day
+file with lines and no journal, is not something a crash leaves: the write stops
+(JournalCorruptError) for a person to look.
 
 Sealing takes the same lock, checks that the day file has not been written recently (so no
 retry of a write can arrive after it), compresses it to ``<day>.log.gz`` through a temporary
@@ -94,6 +110,7 @@ class _StreamIds:
 class _JournalState:
     header: bytes
     offset: int  # bytes of the journal read (and validated) so far
+    end: int = 0  # the day file's size as the records read so far describe it
     streams: dict[str, _StreamIds] = field(default_factory=dict)  # by stream key
 
     def ids_of(self, key: str) -> _StreamIds:
@@ -130,7 +147,7 @@ class DayFile:
         with self._locked() as fd:
             if fd is None:
                 return AppendResult(sealed=True)
-            journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            journal_fd = self._open_journal(fd)
             try:
                 state = self._recover(fd, journal_fd)
                 known = state.ids_of(key)
@@ -143,18 +160,37 @@ class DayFile:
                     if len(new_ids) < len(ids):
                         data, encoded_ids = _encode(new_ids, new_lines)
                 if new_ids:
-                    start = os.fstat(fd).st_size
+                    start = state.end  # _recover made it the day file's size
                     record = b'[%d,%d,"%s","%s"]\n' % (start, start + len(data), key.encode(), encoded_ids)
                     _write_all(journal_fd, record, state.offset)
-                    os.fsync(journal_fd)
                     _write_all(fd, data, start)
                     os.fsync(fd)
                     state.offset += len(record)
+                    state.end = start + len(data)
                     known.unmerged.append(new_ids)
             finally:
-                os.close(journal_fd)
-        known.merge()  # the lock is released: the other writers go on meanwhile
+                os.close(journal_fd)  # on NFS this sends the record to the server
+        # The lock is released: the other writers go on meanwhile.
+        if new_ids:
+            try:
+                _fsync_path(self.journal_path)
+            except BaseException:
+                _journals.pop(str(self.journal_path), None)  # the retry reads the journal again
+                raise
+        known.merge()
         return AppendResult(written=len(new_ids), duplicates=len(ids) - len(new_ids))
+
+    def _open_journal(self, fd: int) -> int:
+        """Open the journal; create it, durably, before a day file's first lines are written (so
+        that no crash leaves lines without a journal)."""
+        try:
+            return os.open(self.journal_path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if size := os.fstat(fd).st_size:
+                raise JournalCorruptError(f"{self.path} holds {size} bytes but has no journal") from None
+        journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        _fsync_directory(self.path.parent)
+        return journal_fd
 
     def seal(self, unmodified_since: float) -> bool:
         """Compress the file to ``sealed_path`` atomically and remove it.
@@ -170,7 +206,7 @@ class DayFile:
             if self.journal_path.exists():
                 journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CLOEXEC)
                 try:
-                    self._recover(fd, journal_fd)  # cut off a write that crashed half-way
+                    self._recover(fd, journal_fd)  # undo a write that did not complete
                 finally:
                     os.close(journal_fd)
             self._compress(fd, self.sealed_path)
@@ -212,44 +248,69 @@ class DayFile:
         return self.sealed_path is not None and self.sealed_path.exists()
 
     def _recover(self, fd: int, journal_fd: int) -> _JournalState:
-        """Read the journal's new records; undo a write that crashed before it completed."""
-        journal_size = os.fstat(journal_fd).st_size
-        if journal_size < _HEADER_LENGTH:  # new, or its creation crashed before any record
-            header = _HEADER_PREFIX + uuid.uuid4().hex.encode() + b"\n"
-            os.ftruncate(journal_fd, 0)
-            _write_all(journal_fd, header, 0)
-            os.fsync(journal_fd)
-            state = _JournalState(header=header, offset=_HEADER_LENGTH)
-            self._cache(state)
-            return state
-        header = os.pread(journal_fd, _HEADER_LENGTH, 0)
-        if not header.startswith(_HEADER_PREFIX):
-            raise JournalCorruptError(f"{self.journal_path}: not a {_HEADER_PREFIX.decode().strip()} journal")
-        state = _journals.get(str(self.journal_path))
-        if state is None or state.header != header or state.offset > journal_size:
-            state = _JournalState(header=header, offset=_HEADER_LENGTH)
-        self._cache(state)
-        if journal_size == state.offset:
-            return state
-        chunk = os.pread(journal_fd, journal_size - state.offset, state.offset)
-        lines = chunk.split(b"\n")[:-1]  # what follows the last newline is a torn record
-        records = [self._parse_record(line) for line in lines]
-        valid_end = state.offset + sum(len(line) + 1 for line in lines)
-        if records:
-            start, end, _, _ = records[-1]
-            if end > os.fstat(fd).st_size:
-                # The last write crashed between its journal record and its fsynced lines.
-                os.ftruncate(fd, start)
-                os.fsync(fd)
-                valid_end -= len(lines[-1]) + 1
-                records.pop()
-        if valid_end != journal_size:  # a torn record, or the one dropped above
+        """Read the journal's new records; undo the writes that did not complete (module doc).
+
+        On return the day file's size is the state's ``end``.
+        """
+        state, journal_size = self._journal_state(journal_fd)
+        size = os.fstat(fd).st_size
+        records, valid_end = self._complete_records(journal_fd, journal_size, state.offset, size)
+        end = records[-1][1] if records else state.end
+        if end > size:  # checked before anything is cut
+            raise JournalCorruptError(
+                f"{self.journal_path} describes {end} bytes of {self.path}, which holds {size}"
+            )
+        if valid_end != journal_size:
             os.ftruncate(journal_fd, valid_end)
             os.fsync(journal_fd)
         for _, _, key, ids in records:
             state.streams.setdefault(key, _StreamIds()).unparsed.append(ids)
-        state.offset = valid_end
+        state.offset, state.end = valid_end, end
+        if size > end:  # lines whose record was lost: their write was not acknowledged
+            os.ftruncate(fd, end)
+            os.fsync(fd)
         return state
+
+    def _journal_state(self, journal_fd: int) -> tuple[_JournalState, int]:
+        """What this process has read of the journal (a fresh state for a new or another journal),
+        and the journal's size."""
+        journal_size = os.fstat(journal_fd).st_size
+        if journal_size < _HEADER_LENGTH:  # new, or its creation was lost before any record
+            header = _HEADER_PREFIX + uuid.uuid4().hex.encode() + b"\n"
+            os.ftruncate(journal_fd, 0)
+            _write_all(journal_fd, header, 0)
+            state = _JournalState(header=header, offset=_HEADER_LENGTH)
+            journal_size = _HEADER_LENGTH
+        else:
+            header = os.pread(journal_fd, _HEADER_LENGTH, 0)
+            if not header.startswith(_HEADER_PREFIX):
+                raise JournalCorruptError(
+                    f"{self.journal_path}: not a {_HEADER_PREFIX.decode().strip()} journal"
+                )
+            state = _journals.get(str(self.journal_path))
+            if state is None or state.header != header or state.offset > journal_size:
+                state = _JournalState(header=header, offset=_HEADER_LENGTH)
+        self._cache(state)
+        return state, journal_size
+
+    def _complete_records(
+        self, journal_fd: int, journal_size: int, offset: int, day_size: int
+    ) -> tuple[list[tuple[int, int, str, bytes]], int]:
+        """The records from ``offset`` up to the first of a write that did not complete, and the
+        journal offset where that write's record starts (the journal's size if none)."""
+        if journal_size == offset:
+            return [], offset
+        lines = os.pread(journal_fd, journal_size - offset, offset).split(b"\n")
+        lines.pop()  # what follows the last newline: a record cut short
+        for index, line in enumerate(lines):
+            if b"\0" in line:  # holes: this write and the later ones were not acknowledged
+                del lines[index:]
+                break
+        records = [self._parse_record(line) for line in lines]
+        if records and records[-1][1] > day_size:  # the last write's lines were not all written
+            records.pop()
+            lines.pop()
+        return records, offset + sum(len(line) + 1 for line in lines)
 
     def _parse_record(self, line: bytes) -> tuple[int, int, str, bytes]:
         """(start, end, stream key, encoded ids) of a record; its ids are decoded when needed."""
@@ -371,6 +432,18 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
         written = os.pwrite(fd, view, offset)
         view = view[written:]
         offset += written
+
+
+def _fsync_path(path: Path) -> None:
+    """fsync a file by name (its descriptor was closed: on NFS that flushed it already)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:  # sealed since: the sealer made the day durable without it
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_directory(directory: Path) -> None:
