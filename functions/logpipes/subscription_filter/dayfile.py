@@ -14,14 +14,17 @@ NFSv4 locks) while it:
    closes the journal and releases the lock; then fsyncs the journal, and only then reports
    success.
 
-The journal is flushed outside the lock: on a local file system the next writer's flush then
-often commits it too, and on NFS (EFS) closing it already sent it to the server (close-to-open
-consistency), which is also what lets the next writer, on another client, read it. A write is
-acknowledged only once its lines and every record up to its own are durable, so what a crash
-can leave is always the tail of unacknowledged writes, undone by the next writer:
+The journal is flushed outside the lock: on a local file system the day file's flush often
+commits the record too (one file system journal commit where there were two), and the next
+writer does not wait for the rest; on NFS (EFS) closing the journal already sent the record to
+the server (close-to-open consistency), which is also what lets the next writer, on another
+client, read it. A write is acknowledged only once its lines and every record up to its own are
+durable, and the lines of every write but the lock holder's are durable before the next one
+starts, so what a crash can leave is always the tail of unacknowledged writes, undone by the
+next writer:
 
-- a record whose lines are not all in the day file (a writer killed between the two) is dropped,
-  with every record after it;
+- the last record, if its lines are not all in the day file (a writer killed between the two),
+  is dropped;
 - a record cut short, or with the holes (NUL bytes) of a power loss or a partial NFS flush, is
   dropped with every record after it;
 - lines beyond the last record kept are cut off.
