@@ -123,3 +123,17 @@ def test_generated_combined_lines_round_trip(
     assert record.referer == (None if referer == "-" else referer)
     assert record.agent == (None if agent == "-" else agent)
     assert record.time.startswith("2001-") and record.time.endswith("T12:34:56+00:00")
+
+
+@pytest.mark.parametrize("escape", ["", '\\"'], ids=["fast path", "backslash path"])
+def test_only_a_lone_dash_is_absent(escape: str) -> None:
+    """``-`` is an absent field; ``-x`` and ``--`` are values (both regexes agree)."""
+    dashes = f'h - -x [01/Jul/1995:00:00:01 -0400] "GET /{escape} HTTP/1.0" - - "-" "--"\n'
+    values = f'h -x - [01/Jul/1995:00:00:01 -0400] "GET /{escape} HTTP/1.0" 200 0 "-ref" "-"\n'
+    first, second = parse_line(dashes), parse_line(values)
+    assert (first.ident, first.user, first.status, first.size, first.referer, first.agent) == (
+        None, "-x", None, None, None, "--",
+    )  # fmt: skip
+    assert (second.ident, second.user, second.status, second.size, second.referer, second.agent) == (
+        "-x", None, 200, 0, "-ref", None,
+    )  # fmt: skip

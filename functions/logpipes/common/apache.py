@@ -17,11 +17,13 @@ import re
 from typing import NamedTuple
 
 # host ident authuser [time] "request" status bytes ["referer" "agent"]
-# Quoted fields may contain backslash-escaped quotes (Apache escapes them).
+# Quoted fields may contain backslash-escaped quotes (Apache escapes them). A field logged as
+# ``-`` (absent) matches no group: the absent values come out of the match as None, here only.
 _LINE = re.compile(
-    r"(?P<host>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "
-    r'"(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" (?P<status>\d{3}|-) (?P<size>\d+|-)'
-    r'(?: "(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)" "(?P<agent>[^"\\]*(?:\\.[^"\\]*)*)")?[ \t]*\r?\n?'
+    r"(?P<host>\S+) (?:-|(?P<ident>\S+)) (?:-|(?P<user>\S+)) \[(?P<time>[^\]]+)\] "
+    r'"(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" (?:(?P<status>\d{3})|-) (?:(?P<size>\d+)|-)'
+    r'(?: "(?:-"|(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)")'
+    r' "(?:-"|(?P<agent>[^"\\]*(?:\\.[^"\\]*)*)"))?[ \t]*\r?\n?'
 )
 
 _MONTHS = {
@@ -82,8 +84,8 @@ def iso_time(apache_time: str) -> str:
 # same), which spares the engine its backtracking bookkeeping: a quarter of the match time. Other
 # lines go through _LINE, which accepts or rejects them, with the reason, as before.
 _LINE_FAST = re.compile(
-    r"(\S++) (\S++) (\S++) \[(\d\d/[A-Z][a-z][a-z]/\d\d\d\d):(\d\d:\d\d:\d\d) ([+-]\d\d\d\d)\] "
-    r'"([^"]*+)" (\d\d\d|-) (\d++|-)(?: "([^"]*+)" "([^"]*+)")?+[ \t]*+\r?\n?'
+    r"(\S++) (?:-|(\S++)) (?:-|(\S++)) \[(\d\d/[A-Z][a-z][a-z]/\d\d\d\d):(\d\d:\d\d:\d\d) ([+-]\d\d\d\d)\] "
+    r'"([^"]*+)" (?:(\d\d\d)|-) (?:(\d++)|-)(?: "(?:-"|([^"]*+)") "(?:-"|([^"]*+)"))?+[ \t]*+\r?\n?'
 )
 _fast_match = _LINE_FAST.fullmatch
 _loose_match = _LINE.fullmatch
@@ -106,10 +108,21 @@ def _memoised_iso_time(date: str, clock: str, offset: str) -> str:
 
 
 # The fields of a line as split_line returns them: host, ident, user, time (ISO-8601), method, path,
-# protocol, request, status, size, referer, agent. Values are strings as logged, ``-`` included;
-# referer and agent are None in the Common format, and method, path, protocol as in ApacheRecord.
+# protocol, request, status, size, referer, agent. Strings as logged (status and size too), None
+# where ApacheRecord has None.
 LineFields = tuple[
-    str, str, str, str, str | None, str | None, str | None, str, str, str, str | None, str | None
+    str,
+    str | None,
+    str | None,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
 ]
 
 
@@ -152,17 +165,17 @@ def parse_line(line: str) -> ApacheRecord:
         ApacheRecord,
         (
             host,
-            None if ident == "-" else ident,
-            None if user == "-" else user,
+            ident,
+            user,
             time,
             method,
             path,
             protocol,
             request,
-            None if status == "-" else int(status),
-            None if size == "-" else int(size),
-            None if referer is None or referer == "-" else referer,
-            None if agent is None or agent == "-" else agent,
+            None if status is None else int(status),
+            None if size is None else int(size),
+            referer,
+            agent,
         ),
     )
 

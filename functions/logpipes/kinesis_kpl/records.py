@@ -114,20 +114,20 @@ def _partition_of_value(value: Any) -> str | None:
 def apache_members(fields: LineFields) -> str:
     """The fluentd ``apache2`` members of a split line (``request`` too when it has no method).
 
-    The same values as parse_line's ApacheRecord gives (``-`` is null, status and size are numbers),
-    written from the fields as logged without building the record first.
+    The same values as parse_line's ApacheRecord gives (absent is null, status and size are
+    numbers), written from the fields without building the record first.
     """
     host, _ident, user, time, method, path, protocol, request, status, size, referer, agent = fields
     # Inline conditionals rather than helper calls: this runs once per line. ``time`` is the
     # parser's ISO-8601 form (digits, '-', ':', '+' and 'T' only): nothing to escape.
     members = (
-        f'"host":{_quote(host)},"user":{"null" if user == "-" else _quote(user)},"time":"{time}",'
+        f'"host":{_quote(host)},"user":{"null" if user is None else _quote(user)},"time":"{time}",'
         f'"method":{"null" if method is None else _quote(method)},'
         f'"path":{"null" if path is None else _quote(path)},'
         f'"protocol":{"null" if protocol is None else _quote(protocol)},'
-        f'"code":{"null" if status == "-" else int(status)},"size":{"null" if size == "-" else int(size)},'
-        f'"referer":{"null" if referer is None or referer == "-" else _quote(referer)},'
-        f'"agent":{"null" if agent is None or agent == "-" else _quote(agent)}'
+        f'"code":{"null" if status is None else int(status)},"size":{"null" if size is None else int(size)},'
+        f'"referer":{"null" if referer is None else _quote(referer)},'
+        f'"agent":{"null" if agent is None else _quote(agent)}'
     )
     if method is None:  # the request line did not split into method, path and protocol
         members += f',"request":{_quote(request)}'
