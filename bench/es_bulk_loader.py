@@ -32,6 +32,8 @@ import boto3
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "functions")]
 
+from devtools.moto_server import MotoServer  # noqa: E402
+from devtools.opensearch_stub import OpenSearchStub  # noqa: E402
 from logpipes.common.apache import ApacheParseError, parse_line  # noqa: E402
 from logpipes.es_bulk_loader.bulk import BulkClient  # noqa: E402
 from logpipes.es_bulk_loader.documents import BulkRenderer  # noqa: E402
@@ -39,9 +41,6 @@ from logpipes.es_bulk_loader.load import load_chunk  # noqa: E402
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth  # noqa: E402
 from logpipes.es_bulk_loader.plan import parse_request, plan  # noqa: E402
 from logpipes.es_bulk_loader.settings import MIB, DeadLetterSettings, PlanSettings  # noqa: E402
-
-from devtools.moto_server import MotoServer  # noqa: E402
-from devtools.opensearch_stub import OpenSearchStub  # noqa: E402
 
 NASA = REPO.parent / "shared" / "data" / "nasa_http" / "NASA_access_log_Aug95.first20000.log"
 CHUNK_BYTES = 2 * 1024 * 1024

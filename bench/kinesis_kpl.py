@@ -26,6 +26,7 @@ from pathlib import Path
 
 from aws_kinesis_agg.aggregator import RecordAggregator
 from aws_kinesis_agg.deaggregator import deaggregate_records
+
 from logpipes.common.apache import ApacheParseError, parse_line
 from logpipes.kinesis_kpl.aggregation import AggregatedRecord
 from logpipes.kinesis_kpl.app import Settings, process_event

@@ -30,9 +30,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "functions")]
 
-from logpipes.subscription_filter.payload import encode_subscription_event  # noqa: E402
-
 from devtools.lambda_runtime import FakeLambdaContext  # noqa: E402
+from logpipes.subscription_filter.payload import encode_subscription_event  # noqa: E402
 
 SAMPLE = REPO / "demo" / "data" / "subscription_filter" / "apache_combined_2015-05-17T13-17Z.log"
 EVENTS_PER_PAYLOAD = 1_000

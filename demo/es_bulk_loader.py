@@ -22,15 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from logpipes.common.apache import parse_line
-from logpipes.es_bulk_loader.documents import document_id, index_name
-from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
-
 from devtools.lambda_runtime import invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
 from devtools.step_functions import run_state_machine
 from devtools.terraform import applied_example
+from logpipes.common.apache import parse_line
+from logpipes.es_bulk_loader.documents import document_id, index_name
+from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
 DATA = Path(__file__).resolve().parent / "data" / "nasa_http"
 PLAIN = DATA / "NASA_access_log_Jul95.first900.log"

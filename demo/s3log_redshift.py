@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from logpipes.s3log_redshift import app, handler
 from psycopg import sql
 
 from devtools.lambda_runtime import FakeLambdaContext, invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.postgres import PostgresServer
 from devtools.terraform import applied_example
+from logpipes.s3log_redshift import app, handler
 
 DATA = Path(__file__).resolve().parent / "data" / "s3_access_logs"
 EXAMPLE = "s3-access-logs-to-redshift"

@@ -16,11 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from logpipes.subscription_filter.payload import encode_subscription_event
-
 from devtools.lambda_runtime import invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.terraform import applied_example
+from logpipes.subscription_filter.payload import encode_subscription_event
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "subscription_filter"

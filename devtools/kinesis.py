@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_kinesis_agg.aggregator import RecordAggregator
-from logpipes.common.apache import parse_line
 
 from devtools.moto_server import MotoServer
+from logpipes.common.apache import parse_line
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from logpipes.common.apache import ApacheParseError, ApacheRecord, iso_time, parse_line
 
 

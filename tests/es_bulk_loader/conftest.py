@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from logpipes.es_bulk_loader.bulk import Backoff, BulkClient
-from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
 from devtools.opensearch_stub import OpenSearchStub
+from logpipes.es_bulk_loader.bulk import Backoff, BulkClient
+from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
 KEY_ID, SECRET, TOKEN = "testing", "testing", "testing"  # moto's dummy credentials, also the stub's
 REGION = "us-east-1"

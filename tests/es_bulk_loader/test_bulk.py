@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from devtools.opensearch_stub import OpenSearchStub
 from logpipes.es_bulk_loader.bulk import (
     Backoff,
     BulkClient,
@@ -19,8 +21,6 @@ from logpipes.es_bulk_loader.load import index_lines
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 from logpipes.es_bulk_loader.settings import IndexSettings
 from logpipes.es_bulk_loader.template import prepare
-
-from devtools.opensearch_stub import OpenSearchStub
 
 from .conftest import REGION, RecordedSleeps, signing_session
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from logpipes.common.apache import ApacheParseError, parse_line
 from logpipes.es_bulk_loader.documents import (
     BulkRenderer,

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logpipes.es_bulk_loader.documents import document_id
 
 from devtools.lambda_runtime import ensure_built, invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
 from devtools.step_functions import run_state_machine
 from devtools.terraform import applied_example
+from logpipes.es_bulk_loader.documents import document_id
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto, pytest.mark.slow]
 

@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import logpipes.es_bulk_loader as loader
 import pytest
-from logpipes.common.apache import parse_line
-from logpipes.es_bulk_loader import handlers
-from logpipes.es_bulk_loader.documents import document_id, index_name
-from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
+import logpipes.es_bulk_loader as loader
 from devtools.lambda_runtime import FakeLambdaContext
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
 from devtools.step_functions import MapRunFailed, run_state_machine
+from logpipes.common.apache import parse_line
+from logpipes.es_bulk_loader import handlers
+from logpipes.es_bulk_loader.documents import document_id, index_name
+from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
 from .conftest import KEY_ID, REGION, SECRET, signing_session
 

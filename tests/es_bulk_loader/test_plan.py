@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from devtools.moto_server import MotoServer
 from logpipes.es_bulk_loader import objects
 from logpipes.es_bulk_loader.plan import InvalidRequest, parse_request, plan
 from logpipes.es_bulk_loader.settings import PlanSettings
-
-from devtools.moto_server import MotoServer
 
 pytestmark = pytest.mark.moto
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logpipes.firehose_transform import handler
 
+from logpipes.firehose_transform import handler
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
 SAM_EVENT = (

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from devtools.firehose import split_gzip_members
+from devtools.moto_server import MotoServer
 from logpipes.firehose_transform import app, handler
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, InputRecord, transform_batch
 from logpipes.firehose_transform.reingest import Reingester, ReingestionError, ReingestRecord, StreamTarget
 from logpipes.firehose_transform.transform import OutputFormat
-
-from devtools.firehose import split_gzip_members
-from devtools.moto_server import MotoServer
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024

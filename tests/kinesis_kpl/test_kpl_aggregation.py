@@ -11,6 +11,7 @@ import pytest
 from aws_kinesis_agg.deaggregator import deaggregate_records
 from hypothesis import given
 from hypothesis import strategies as st
+
 from logpipes.kinesis_kpl.aggregation import (
     MAGIC,
     AggregatedRecord,

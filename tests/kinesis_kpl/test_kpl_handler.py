@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from devtools.lambda_runtime import FakeLambdaContext
+from devtools.moto_server import MotoServer
 from logpipes.kinesis_kpl import batch as batch_module
 from logpipes.kinesis_kpl import handler
 from logpipes.kinesis_kpl.aggregation import MAGIC
 from logpipes.kinesis_kpl.app import Settings, process_event
 from logpipes.kinesis_kpl.records import decode
 from logpipes.kinesis_kpl.sink import MemorySink
-
-from devtools.lambda_runtime import FakeLambdaContext
-from devtools.moto_server import MotoServer
 
 from .kinesis_events import SHARD_ID, aggregate, json_lines, kinesis_event, sequence_number
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+
 from logpipes.common.apache import parse_line
 from logpipes.kinesis_kpl.aggregation import is_aggregated, user_records
 from logpipes.kinesis_kpl.app import Settings, process_event

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from logpipes.common.apache import ApacheParseError, parse_line
 from logpipes.kinesis_kpl.records import APACHE, JSON, MESSAGE, decode, partition_of_epoch, partition_of_iso
 

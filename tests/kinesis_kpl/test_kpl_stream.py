@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logpipes.common.apache import parse_line
-from logpipes.kinesis_kpl import app, handler
-from logpipes.kinesis_kpl import batch as batch_module
-from logpipes.kinesis_kpl.records import METADATA_KEYS, decode
 
 from devtools.kinesis import aggregates, deliver, fluentd_json
 from devtools.lambda_runtime import FakeLambdaContext
 from devtools.moto_server import MotoServer
+from logpipes.common.apache import parse_line
+from logpipes.kinesis_kpl import app, handler
+from logpipes.kinesis_kpl import batch as batch_module
+from logpipes.kinesis_kpl.records import METADATA_KEYS, decode
 
 from .kinesis_events import json_lines
 

@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
+from devtools.moto_server import MotoServer
 from logpipes.s3log_redshift.dialect import (
     CopyStaged,
     Redshift,
@@ -21,8 +23,6 @@ from logpipes.s3log_redshift.events import SourceObject
 from logpipes.s3log_redshift.executor import LOAD_ERRORS_SQL, DataApiExecutor, DataApiTarget, LoadError
 from logpipes.s3log_redshift.loader import Loader, Staging
 from logpipes.s3log_redshift.schema import TableNames
-
-from devtools.moto_server import MotoServer
 
 from .conftest import LOG_BUCKET, STAGING_BUCKET
 from .helpers import sample_lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from logpipes.s3log_redshift.dialect import PostgreSQL, Redshift, create_statements, load_statements, render
 from logpipes.s3log_redshift.executor import DataApiTarget
 from logpipes.s3log_redshift.schema import InvalidName, TableNames

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logpipes.s3log_redshift import app, handler
-from logpipes.s3log_redshift.parser import parse_line
 
 from devtools.lambda_runtime import FakeLambdaContext
 from devtools.moto_server import MotoServer
 from devtools.terraform import applied_example
+from logpipes.s3log_redshift import app, handler
+from logpipes.s3log_redshift.parser import parse_line
 
 from .conftest import Database
 from .helpers import S3_ACCESS_LOGS

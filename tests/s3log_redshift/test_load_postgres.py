@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from logpipes.s3log_redshift import app, handler
-from logpipes.s3log_redshift.parser import FIELD_NAMES, parse_line
 
 from devtools.lambda_runtime import FakeLambdaContext
+from logpipes.s3log_redshift import app, handler
+from logpipes.s3log_redshift.parser import FIELD_NAMES, parse_line
 
 from .conftest import LOG_BUCKET, LOG_PREFIX, STAGING_BUCKET, Database
 from .helpers import s3_notification, sample_lines, sqs_event

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from logpipes.s3log_redshift import parser
 from logpipes.s3log_redshift.parser import FIELD_NAMES, S3AccessLogRecord, Unparsed, csv_row, parse_line
 

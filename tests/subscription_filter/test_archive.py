@@ -12,12 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from logpipes.subscription_filter import dayfile
 from logpipes.subscription_filter.archive import archive_batch, log_group_directory, seal_all, seal_time
 from logpipes.subscription_filter.dayfile import DayFile, JournalCorruptError
 from logpipes.subscription_filter.payload import LogBatch, decode_subscription_event
 from logpipes.subscription_filter.settings import ArchiveSettings, ConfigurationError
-
 from tests.subscription_filter.payloads import CANONICAL_SAMPLES, load_sample
 
 TOKYO_MIDNIGHT = datetime.fromisoformat("2024-04-01T00:00:00+09:00")

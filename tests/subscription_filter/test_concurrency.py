@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from devtools.lambda_runtime import FakeLambdaContext
 from logpipes.subscription_filter import handler
 from logpipes.subscription_filter.archive import seal_all
 from logpipes.subscription_filter.payload import encode_subscription_event
 from logpipes.subscription_filter.settings import ArchiveSettings
-
-from devtools.lambda_runtime import FakeLambdaContext
 
 pytestmark = pytest.mark.slow
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from devtools.lambda_runtime import FakeLambdaContext
 from logpipes.subscription_filter import dayfile, handler
 from logpipes.subscription_filter.dayfile import DayFile
 from logpipes.subscription_filter.payload import encode_subscription_event
-
-from devtools.lambda_runtime import FakeLambdaContext
 
 FORK = multiprocessing.get_context("fork")
 KILLED = 137

@@ -16,11 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from logpipes.subscription_filter.payload import encode_subscription_event
 
 from devtools.lambda_runtime import ensure_built, invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.terraform import applied_example
+from logpipes.subscription_filter.payload import encode_subscription_event
 from tests.subscription_filter.payloads import wrap_subscription_record
 
 pytestmark = [pytest.mark.terraform, pytest.mark.moto, pytest.mark.slow]

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from logpipes.subscription_filter import app, handler
-from logpipes.subscription_filter.payload import InvalidPayloadError
 from moto import mock_aws
 
 from devtools.lambda_runtime import FakeLambdaContext
+from logpipes.subscription_filter import app, handler
+from logpipes.subscription_filter.payload import InvalidPayloadError
 from tests.subscription_filter.payloads import CANONICAL_SAMPLES, load_sample, wrap_subscription_record
 
 

@@ -9,13 +9,13 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from logpipes.subscription_filter.payload import (
     InvalidPayloadError,
     LogEvent,
     decode_subscription_event,
     encode_subscription_event,
 )
-
 from tests.subscription_filter.payloads import (
     CANONICAL_SAMPLES,
     awslogs_event,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from logpipes.subscription_filter.payload import LogEvent
 from logpipes.subscription_filter.render import EVENT_FIELDS, DayLines, LineFormat, render_lines
 
