@@ -73,12 +73,14 @@ def _killed_during(crash_point: str, day_file_index: int, event: dict[str, Any])
     real_fsync_path = dayfile._fsync_path
     journal_flushes = 0
 
-    def fsync_path(path: Path) -> None:
+    def fsync_path(path: Path, flags: int = 0) -> None:
         nonlocal journal_flushes
-        if crash_point == "lock released, before the journal's fsync" and journal_flushes == day_file_index:
-            os._exit(KILLED)
-        journal_flushes += 1
-        real_fsync_path(path)
+        if path.name.endswith(dayfile.JOURNAL_SUFFIX):
+            here = journal_flushes == day_file_index
+            if here and crash_point == "lock released, before the journal's fsync":
+                os._exit(KILLED)
+            journal_flushes += 1
+        real_fsync_path(path, flags)
 
     dayfile._write_all = write_all  # this process only: it is about to die
     dayfile._fsync_path = fsync_path

@@ -55,7 +55,7 @@ def seal_time(day: date, zone: ZoneInfo, grace: timedelta) -> datetime:
 def archive_batch(batch: LogBatch, settings: ArchiveSettings, now: datetime) -> ArchiveReport:
     """Append a delivery's events to their day files exactly once, then seal the days that are over."""
     lines_by_day = render_lines(
-        zip(batch.ids, batch.timestamps, batch.messages, strict=True),
+        batch.events,
         log_group=batch.log_group,
         log_stream=batch.log_stream,
         zone=settings.zone,

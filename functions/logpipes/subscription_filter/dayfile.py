@@ -176,7 +176,9 @@ class DayFile:
         # The lock is released: the other writers go on meanwhile.
         if new_ids:
             try:
-                _fsync_path(self.journal_path)
+                _fsync_path(self.journal_path)  # closed above: on NFS that flushed it already
+            except FileNotFoundError:
+                pass  # sealed since: the sealer made the day durable without it
             except BaseException:
                 _journals.pop(str(self.journal_path), None)  # the retry reads the journal again
                 raise
@@ -192,7 +194,7 @@ class DayFile:
             if size := os.fstat(fd).st_size:
                 raise JournalCorruptError(f"{self.path} holds {size} bytes but has no journal") from None
         journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        _fsync_directory(self.path.parent)
+        _fsync_path(self.path.parent, os.O_DIRECTORY)
         return journal_fd
 
     def seal(self, unmodified_since: float) -> bool:
@@ -241,7 +243,7 @@ class DayFile:
                     yield None
                     return
                 if created:
-                    _fsync_directory(self.path.parent)
+                    _fsync_path(self.path.parent, os.O_DIRECTORY)
                 yield fd
                 return
             finally:
@@ -363,7 +365,7 @@ class DayFile:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        _fsync_directory(destination.parent)
+        _fsync_path(destination.parent, os.O_DIRECTORY)
 
     def _remove_stale_temporaries(self) -> None:
         """Remove the temporary files of sealers that crashed (only a lock holder writes them)."""
@@ -376,7 +378,7 @@ class DayFile:
         self.journal_path.unlink(missing_ok=True)
         _journals.pop(str(self.journal_path), None)
         self.path.unlink(missing_ok=True)
-        _fsync_directory(self.path.parent)
+        _fsync_path(self.path.parent, os.O_DIRECTORY)
 
 
 def _encode(ids: Sequence[str], lines: Sequence[str]) -> tuple[bytes, bytes]:
@@ -437,21 +439,10 @@ def _write_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
-def _fsync_path(path: Path) -> None:
-    """fsync a file by name (its descriptor was closed: on NFS that flushed it already)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:  # sealed since: the sealer made the day durable without it
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a create, rename or unlink in ``directory`` durable (a no-op cost on EFS)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+def _fsync_path(path: Path, flags: int = 0) -> None:
+    """fsync a file by name, or (flags ``os.O_DIRECTORY``) make a create, rename or unlink in a
+    directory durable (a no-op cost on EFS)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(fd)
     finally:
