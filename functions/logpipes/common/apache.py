@@ -127,10 +127,10 @@ LineFields = tuple[
 
 
 def split_line(line: str) -> LineFields:
-    """Split one line (a trailing newline or CRLF is allowed) into its fields, unconverted.
+    """Split one line (a trailing newline or CRLF is allowed) into its fields (LineFields).
 
-    For callers that render the fields straight into another format: converting them to an
-    ApacheRecord's Python values first costs as much again. Raises ApacheParseError with the reason.
+    For callers that render the fields straight into another format: building an ApacheRecord
+    (status and size as numbers) first costs as much again. Raises ApacheParseError with the reason.
     """
     match = None if "\\" in line else _fast_match(line)
     if match is not None:
