@@ -2,12 +2,12 @@
 # at the top level passes; the modules live under modules/ and the composed
 # pipelines under examples/.
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.70, < 6.0"
+      version = ">= 5.70, < 7.0"
     }
   }
 }

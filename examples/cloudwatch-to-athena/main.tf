@@ -2,8 +2,9 @@
 
 resource "aws_cloudwatch_log_group" "app" {
   # checkov:skip=CKV_AWS_158:The example uses the CloudWatch Logs default encryption; pass a KMS key in production.
+  # A year, as for any log group that may be evidence (checkov CKV_AWS_338); storage is the only idle cost.
   name              = "/logpipes/${var.name}/access"
-  retention_in_days = 7
+  retention_in_days = 365
 }
 
 module "firehose" {

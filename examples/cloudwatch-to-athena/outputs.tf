@@ -15,7 +15,7 @@ output "bucket_name" {
 
 output "lambda_function_name" {
   description = "The transform Lambda."
-  value       = module.firehose.lambda_function_name
+  value       = module.firehose.function_name
 }
 
 output "athena_query" {

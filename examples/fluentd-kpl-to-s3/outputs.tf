@@ -30,7 +30,7 @@ output "stream_arn" {
 
 output "lambda_function_name" {
   description = "The consumer Lambda."
-  value       = module.kinesis_kpl.lambda_function_name
+  value       = module.kinesis_kpl.function_name
 }
 
 output "event_source_mapping_uuid" {

@@ -28,8 +28,12 @@ data "aws_iam_policy_document" "key" {
     }
   }
   statement {
-    sid       = "CloudWatchLogsOfThisAccount"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    sid = "CloudWatchLogsOfThisAccount"
+    # What CloudWatch Logs calls on a log group's key, spelled out instead of ReEncrypt* and GenerateDataKey*.
+    actions = [
+      "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+      "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+    ]
     resources = ["*"]
     principals {
       type        = "Service"

@@ -30,12 +30,12 @@ output "staging_bucket" {
 
 output "lambda_function_name" {
   description = "The loader."
-  value       = module.s3log_redshift.lambda_function_name
+  value       = module.s3log_redshift.function_name
 }
 
 output "lambda_role_name" {
   description = "The loader's role: with IAM authentication its database user is IAMR:<this name>."
-  value       = module.s3log_redshift.lambda_role_name
+  value       = module.s3log_redshift.role_name
 }
 
 output "copy_role_arn" {

@@ -13,40 +13,12 @@ locals {
   opensearch_post_actions   = local.serverless ? ["aoss:APIAccessAll"] : ["es:ESHttpPost"]
 }
 
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "lambda" {
-  for_each = local.functions
-
-  name               = "${var.name}-${each.key}"
-  description        = "logpipes es-bulk-loader ${each.key} step of ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-# What every function needs: its own log group, X-Ray, and S3's KMS keys (through S3 only).
+# What every function needs besides what module.function gives it (its role, its own log group,
+# and, in a VPC, the network interface actions instead of AWSLambdaVPCAccessExecutionRole, which
+# also grants logs:* on every log group): S3's KMS keys (through S3 only).
 data "aws_iam_policy_document" "lambda_common" {
   for_each = local.functions
 
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
-  }
-  statement {
-    # X-Ray trace segments have no resource ARN.
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
   dynamic "statement" {
     for_each = length(var.s3_kms_key_arns) > 0 && each.key != "prepare" ? [1] : []
     content {
@@ -136,21 +108,6 @@ locals {
   }
 }
 
-resource "aws_iam_role_policy" "lambda" {
-  for_each = local.functions
-
-  name   = "${var.name}-${each.key}"
-  role   = aws_iam_role.lambda[each.key].id
-  policy = local.lambda_policies[each.key]
-}
-
-resource "aws_iam_role_policy_attachment" "vpc_access" {
-  for_each = var.vpc_config == null ? {} : { for name, f in local.functions : name => f if f.in_vpc }
-
-  role       = aws_iam_role.lambda[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-}
-
 # --- The state machine's role ---
 
 data "aws_iam_policy_document" "state_machine_assume" {
@@ -169,17 +126,19 @@ data "aws_iam_policy_document" "state_machine_assume" {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name               = "${var.name}-state-machine"
-  description        = "logpipes es-bulk-loader state machine ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-state-machine"
+  path                 = var.role_path
+  description          = "logpipes es-bulk-loader state machine ${var.name}"
+  assume_role_policy   = data.aws_iam_policy_document.state_machine_assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "state_machine" {
   statement {
     sid       = "InvokeSteps"
     actions   = ["lambda:InvokeFunction"]
-    resources = flatten([for f in aws_lambda_function.this : [f.arn, "${f.arn}:*"]])
+    resources = flatten([for f in module.function : [f.function_arn, "${f.function_arn}:*"]])
   }
   statement {
     sid       = "ReadChunkLists"
@@ -255,16 +214,29 @@ data "aws_iam_policy_document" "events_assume" {
       type        = "Service"
       identifiers = ["events.amazonaws.com"]
     }
+    # Only this account's rule may pass the role (the confused-deputy protection).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}-object-created"]
+    }
   }
 }
 
 resource "aws_iam_role" "events" {
   count = var.s3_trigger.enabled ? 1 : 0
 
-  name               = "${var.name}-events"
-  description        = "EventBridge starts ${var.name} executions for new objects"
-  assume_role_policy = data.aws_iam_policy_document.events_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-events"
+  path                 = var.role_path
+  description          = "EventBridge starts ${var.name} executions for new objects"
+  assume_role_policy   = data.aws_iam_policy_document.events_assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "events" {

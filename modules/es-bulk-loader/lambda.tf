@@ -1,49 +1,34 @@
-resource "aws_cloudwatch_log_group" "lambda" {
+module "function" {
+  source   = "../lambda-function"
   for_each = local.functions
-  # checkov:skip=CKV_AWS_338:Operational logs of the loader (the data is in OpenSearch); log_retention_days sets how long they are kept.
+  # Invoked synchronously by Step Functions, which retries and records failures.
 
-  name              = "/aws/lambda/${var.name}-${each.key}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_lambda_function" "this" {
-  for_each = local.functions
-  # checkov:skip=CKV_AWS_116:Invoked synchronously by Step Functions, which retries and records failures; a function DLQ applies to asynchronous invocations only.
-  # checkov:skip=CKV_AWS_272:Code signing does not apply to container images (build.py pins images by digest).
-
-  function_name                  = "${var.name}-${each.key}"
+  name                           = "${var.name}-${each.key}"
   description                    = "logpipes es-bulk-loader: ${each.value.description}"
-  role                           = aws_iam_role.lambda[each.key].arn
-  package_type                   = "Image"
   image_uri                      = var.image_uri
-  architectures                  = [var.lambda_architecture]
+  image_command                  = [each.value.handler]
+  architecture                   = var.architecture
   memory_size                    = each.value.memory_size
   timeout                        = each.value.timeout
-  reserved_concurrent_executions = each.key == "load" ? var.load_reserved_concurrency : -1
+  reserved_concurrent_executions = each.key == "load" ? var.load_reserved_concurrent_executions : null
   kms_key_arn                    = var.kms_key_arn
-  tags                           = var.tags
+  log_retention_in_days          = var.log_retention_in_days
+  log_level                      = var.log_level
+  tracing_mode                   = var.tracing_mode
+  # One service name for the four steps: the Report step's metrics are this stack's.
+  service_name         = var.name
+  metrics_namespace    = var.metrics_namespace
+  environment          = each.value.environment
+  vpc_config           = each.value.in_vpc ? var.vpc_config : null
+  role_name            = "${var.name}-${each.key}"
+  role_path            = var.role_path
+  permissions_boundary = var.permissions_boundary
+  policy_documents     = [local.lambda_policies[each.key]]
 
-  image_config {
-    command = [each.value.handler]
-  }
-
-  environment {
-    variables = merge(local.common_environment, each.value.environment)
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  dynamic "vpc_config" {
-    for_each = each.value.in_vpc && var.vpc_config != null ? [var.vpc_config] : []
-    content {
-      subnet_ids         = vpc_config.value.subnet_ids
-      security_group_ids = vpc_config.value.security_group_ids
-    }
-  }
-
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+  create_alarms     = var.create_alarms
+  alarm_actions     = var.alarm_actions
+  alarm_name_prefix = var.name
+  # The pipeline's own alarms go with the Report step, which publishes its metrics.
+  alarms = { for key, alarm in local.alarms : key => alarm if each.key == "report" }
+  tags   = var.tags
 }

@@ -22,11 +22,6 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${var.name}"
   executions_arn    = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${var.name}:*"
 
-  common_environment = {
-    POWERTOOLS_SERVICE_NAME      = var.name
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
-  }
   opensearch_environment = {
     OPENSEARCH_ENDPOINT = local.opensearch_endpoint
     OPENSEARCH_SERVICE  = local.opensearch_service

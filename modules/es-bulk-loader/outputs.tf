@@ -15,27 +15,27 @@ output "state_machine_role_arn" {
 
 output "function_names" {
   description = "Lambda function names by step: prepare, plan, load, report."
-  value       = { for step, f in aws_lambda_function.this : step => f.function_name }
+  value       = { for step, f in module.function : step => f.function_name }
 }
 
 output "function_arns" {
   description = "Lambda function ARNs by step."
-  value       = { for step, f in aws_lambda_function.this : step => f.arn }
+  value       = { for step, f in module.function : step => f.function_arn }
 }
 
 output "role_arns" {
   description = "IAM role ARNs of the functions by step. With fine-grained access control, map prepare and load to OpenSearch roles; for a Serverless collection, grant them in its data access policy."
-  value       = { for step, role in aws_iam_role.lambda : step => role.arn }
+  value       = { for step, f in module.function : step => f.role_arn }
 }
 
 output "opensearch_writer_role_arns" {
   description = "The roles that call OpenSearch (prepare puts the template, load writes documents)."
-  value       = [aws_iam_role.lambda["prepare"].arn, aws_iam_role.lambda["load"].arn]
+  value       = [module.function["prepare"].role_arn, module.function["load"].role_arn]
 }
 
 output "log_group_names" {
   description = "CloudWatch log groups: the functions' by step, and the state machine's (\"state_machine\")."
-  value       = merge({ for step, group in aws_cloudwatch_log_group.lambda : step => group.name }, { state_machine = aws_cloudwatch_log_group.state_machine.name })
+  value       = merge({ for step, f in module.function : step => f.log_group_name }, { state_machine = aws_cloudwatch_log_group.state_machine.name })
 }
 
 output "work_bucket_name" {
@@ -65,10 +65,17 @@ output "opensearch_service" {
 
 output "event_rule_arn" {
   description = "ARN of the EventBridge rule that starts executions for new objects (null when s3_trigger is off)."
-  value       = try(aws_cloudwatch_event_rule.object_created[0].arn, null)
+  value       = one(aws_cloudwatch_event_rule.object_created[*].arn)
+}
+
+output "service_name" {
+  description = "Powertools service name of the four functions: the service dimension of the Report step's metrics and alarms."
+  value       = var.name
 }
 
 output "alarm_arns" {
-  description = "CloudWatch alarm ARNs by name."
-  value       = { for name, alarm in aws_cloudwatch_metric_alarm.this : name => alarm.arn }
+  description = "CloudWatch alarm ARNs by key: <step>-errors and <step>-throttles of each function, and the pipeline's (executions-failed, executions-timed-out, documents-dead-lettered, chunks-failed)."
+  value = merge(
+    [for step, f in module.function : { for key, arn in f.alarm_arns : (contains(["errors", "throttles"], key) ? "${step}-${key}" : key) => arn }]...
+  )
 }

@@ -12,7 +12,8 @@ locals {
 
   # Payloads: Prepare gets the execution input; Plan gets {"request": input, "execution": name};
   # each Map item is one chunk of the list Plan wrote; Report gets the files, the Map's results
-  # (ResultWriterDetails) and the start time. demo/es_bulk_loader.py runs the same steps locally.
+  # (ResultWriterDetails) and the start time. The tests and the demo execute this definition under
+  # moto's ASL interpreter (devtools/step_functions.py); asl-validator checks it statically.
   definition = {
     Comment        = "logpipes es-bulk-loader: S3 log files -> line-aligned chunks -> parallel _bulk loads into OpenSearch -> report"
     StartAt        = "Prepare"
@@ -22,7 +23,7 @@ locals {
         Type           = "Task"
         Comment        = "Put the index template (typed mapping) and the optional ingest pipeline; idempotent."
         Resource       = local.lambda_invoke
-        Parameters     = { FunctionName = aws_lambda_function.this["prepare"].arn, "Payload.$" = "$" }
+        Parameters     = { FunctionName = module.function["prepare"].function_arn, "Payload.$" = "$" }
         ResultSelector = { "template.$" = "$.Payload.template", "index_pattern.$" = "$.Payload.index_pattern" }
         ResultPath     = "$.prepare"
         Retry          = [local.lambda_retry]
@@ -33,7 +34,7 @@ locals {
         Comment  = "List the objects and cut them into line-aligned chunks; write the chunk list to S3."
         Resource = local.lambda_invoke
         Parameters = {
-          FunctionName = aws_lambda_function.this["plan"].arn
+          FunctionName = module.function["plan"].function_arn
           Payload      = { "request.$" = "$", "execution.$" = "$$.Execution.Name" }
         }
         ResultSelector = { "manifest.$" = "$.Payload.manifest", "files.$" = "$.Payload.files", "chunks.$" = "$.Payload.chunks" }
@@ -58,7 +59,7 @@ locals {
             LoadChunk = {
               Type       = "Task"
               Resource   = local.lambda_invoke
-              Parameters = { FunctionName = aws_lambda_function.this["load"].arn, "Payload.$" = "$" }
+              Parameters = { FunctionName = module.function["load"].function_arn, "Payload.$" = "$" }
               OutputPath = "$.Payload"
               Retry = [
                 local.lambda_retry,
@@ -83,7 +84,7 @@ locals {
         Comment  = "Lines read, indexed, failed, dead-lettered and time taken, per file and in total; also as metrics."
         Resource = local.lambda_invoke
         Parameters = {
-          FunctionName = aws_lambda_function.this["report"].arn
+          FunctionName = module.function["report"].function_arn
           Payload = {
             "files.$"      = "$.plan.files"
             "results.$"    = "$.load.ResultWriterDetails"
@@ -99,10 +100,10 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  # checkov:skip=CKV_AWS_338:Execution history of the loader (no log data); log_retention_days sets how long it is kept.
+  # checkov:skip=CKV_AWS_338:Execution history of the loader (no log data); log_retention_in_days sets how long it is kept.
   # /aws/vendedlogs/ keeps CloudWatch Logs' resource policy small when many state machines log.
   name              = "/aws/vendedlogs/states/${var.name}"
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.log_retention_in_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags
 }

@@ -10,13 +10,8 @@ variable "name" {
 }
 
 variable "image_uri" {
-  description = "ECR image URI of the es_bulk_loader function (build.py writes it to build/images.auto.tfvars.json). The four Lambdas run this one image with different handlers."
+  description = "ECR image URI of the es_bulk_loader function (build.py writes it to build/images.auto.tfvars.json). The four Lambdas run this one image with different handlers; lambda-function checks it is repository:tag or repository@sha256:digest."
   type        = string
-
-  validation {
-    condition     = can(regex("^[^\\s]+[:@][^\\s]+$", var.image_uri))
-    error_message = "image_uri must be repository:tag or repository@sha256:digest."
-  }
 }
 
 # --- OpenSearch ---
@@ -54,7 +49,7 @@ variable "source_bucket_name" {
 }
 
 variable "source_prefix" {
-  description = "Only objects under this key prefix may be read and loaded (\"\" for the whole bucket)."
+  description = "Key prefix of the objects the Lambdas may read and load: they get s3:GetObject on source_bucket_name/<source_prefix>* only. \"\" (the default) grants s3:GetObject on EVERY object in the bucket: set a prefix unless the bucket holds nothing but the logs to load."
   type        = string
   default     = ""
 
@@ -252,15 +247,32 @@ variable "execution_timeout_seconds" {
 
 # --- Lambdas ---
 
-variable "lambda_architecture" {
+# (module.function, lambda-function, validates architecture, the memory sizes and timeouts, the
+# reserved concurrency, the retention, the log level, tracing_mode, role_path,
+# permissions_boundary and alarm_actions.)
+
+variable "architecture" {
   description = "Instruction set of the image (x86_64 or arm64): build it with the same --arch."
   type        = string
   default     = "x86_64"
+}
 
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
-    error_message = "lambda_architecture must be x86_64 or arm64."
-  }
+variable "tracing_mode" {
+  description = "X-Ray tracing of the functions: PassThrough (no handler uses the Powertools Tracer) or Active. The state machine traces either way."
+  type        = string
+  default     = "PassThrough"
+}
+
+variable "role_path" {
+  description = "Path of the IAM roles the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of every IAM role the module creates (null: none)."
+  type        = string
+  default     = null
 }
 
 variable "load_memory_size" {
@@ -307,15 +319,10 @@ variable "plan_timeout" {
   }
 }
 
-variable "load_reserved_concurrency" {
-  description = "Reserved concurrency of the Load function: a hard cap on parallel bulk loaders whatever runs the function (-1: no reservation)."
+variable "load_reserved_concurrent_executions" {
+  description = "Reserved concurrency of the Load function: a hard cap on parallel bulk loaders whatever runs the function (null: unreserved)."
   type        = number
-  default     = -1
-
-  validation {
-    condition     = var.load_reserved_concurrency >= -1 && floor(var.load_reserved_concurrency) == var.load_reserved_concurrency
-    error_message = "load_reserved_concurrency must be -1 or a whole number."
-  }
+  default     = null
 }
 
 variable "vpc_config" {
@@ -333,25 +340,15 @@ variable "vpc_config" {
 }
 
 variable "log_level" {
-  description = "Log level of the functions (POWERTOOLS_LOG_LEVEL)."
+  description = "Powertools log level of the functions: DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
 }
 
 variable "metrics_namespace" {
   description = "CloudWatch namespace of the Report step's metrics (LinesRead, DocumentsIndexed, DocumentsFailed, DocumentsDeadLettered, ParseErrors, ChunksFailed, LoadSeconds)."
   type        = string
   default     = "logpipes"
-
-  validation {
-    condition     = can(regex("^[a-zA-Z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1-255 characters of letters, digits, . _ / # : - and not start with AWS/."
-  }
 }
 
 # --- Encryption, logs, alarms ---
@@ -367,14 +364,14 @@ variable "kms_key_arn" {
   }
 }
 
-variable "log_retention_days" {
+variable "log_retention_in_days" {
   description = "Retention of the functions' and the state machine's log groups."
   type        = number
   default     = 30
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
   }
 }
 
@@ -390,13 +387,13 @@ variable "state_machine_log_level" {
 }
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms: failed and timed-out executions, function errors, dead-lettered documents, failed chunks."
+  description = "Create CloudWatch alarms: failed and timed-out executions, function errors and throttles, dead-lettered documents, failed chunks."
   type        = bool
   default     = true
 }
 
 variable "alarm_actions" {
-  description = "ARNs notified when an alarm fires (SNS topics, ...)."
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers."
   type        = list(string)
   default     = []
 }

@@ -6,7 +6,7 @@ terraform {
     aws = {
       source = "hashicorp/aws"
       # 5.81: encryption_configuration of aws_sfn_state_machine.
-      version = ">= 5.81, < 6.0"
+      version = ">= 5.81, < 7.0"
     }
   }
 }

@@ -1,4 +1,5 @@
 locals {
+  # The delivery stream's alarms.
   alarms = !var.create_alarms ? {} : merge(
     {
       firehose-freshness = {
@@ -11,25 +12,8 @@ locals {
         dimensions  = { DeliveryStreamName = var.name }
       }
     },
+    # The transform's Errors, Throttles and failed records: module.function.
     local.use_lambda ? {
-      transform-errors = {
-        description = "The transform Lambda failed (Firehose retries, then writes the records under the error prefix)."
-        namespace   = "AWS/Lambda"
-        metric      = "Errors"
-        statistic   = "Sum"
-        threshold   = 0
-        comparison  = "GreaterThanThreshold"
-        dimensions  = { FunctionName = local.lambda_name }
-      }
-      transform-throttles = {
-        description = "The transform Lambda is throttled: raise its reserved concurrency."
-        namespace   = "AWS/Lambda"
-        metric      = "Throttles"
-        statistic   = "Sum"
-        threshold   = 0
-        comparison  = "GreaterThanThreshold"
-        dimensions  = { FunctionName = local.lambda_name }
-      }
       processing-failures = {
         description = "Firehose could not get a transform result for some records (ExecuteProcessing.Success below 1)."
         namespace   = "AWS/Firehose"
@@ -38,15 +22,6 @@ locals {
         threshold   = 1
         comparison  = "LessThanThreshold"
         dimensions  = { DeliveryStreamName = var.name }
-      }
-      failed-records = {
-        description = "Records that are not CloudWatch Logs payloads were written under the error prefix."
-        namespace   = "logpipes"
-        metric      = "RecordsFailed"
-        statistic   = "Sum"
-        threshold   = 0
-        comparison  = "GreaterThanThreshold"
-        dimensions  = { service = "firehose-transform" }
       }
     } : {}
   )

@@ -16,9 +16,11 @@ data "aws_iam_policy_document" "firehose_assume" {
 }
 
 resource "aws_iam_role" "firehose" {
-  name_prefix        = "${substr(var.name, 0, 30)}-firehose-"
-  assume_role_policy = data.aws_iam_policy_document.firehose_assume.json
-  tags               = var.tags
+  name_prefix          = "${substr(var.name, 0, 30)}-firehose-"
+  path                 = var.role_path
+  assume_role_policy   = data.aws_iam_policy_document.firehose_assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "firehose" {
@@ -48,7 +50,7 @@ data "aws_iam_policy_document" "firehose" {
     content {
       sid       = "InvokeItsTransform"
       actions   = ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"]
-      resources = [aws_lambda_function.transform[0].arn, "${aws_lambda_function.transform[0].arn}:*"]
+      resources = [module.function[0].function_arn, "${module.function[0].function_arn}:*"]
     }
   }
 
@@ -82,55 +84,14 @@ resource "aws_iam_role_policy" "firehose" {
   policy = data.aws_iam_policy_document.firehose.json
 }
 
-# --- The transform Lambda: its own logs, X-Ray, re-ingestion into its own stream only ---
+# --- The transform Lambda (module.function: its role and own logs): re-ingestion into its own stream only ---
 
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "lambda" {
-  count = local.use_lambda ? 1 : 0
-
-  name_prefix        = "${substr(var.name, 0, 30)}-transform-"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "lambda" {
-  count = local.use_lambda ? 1 : 0
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda[0].arn}:*"]
-  }
-
-  statement {
-    sid = "Tracing"
-    # X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
+data "aws_iam_policy_document" "function" {
   statement {
     sid       = "ReingestIntoItsStream"
     actions   = var.kinesis_source_stream_arn == null ? ["firehose:PutRecordBatch"] : ["kinesis:PutRecords"]
     resources = [coalesce(var.kinesis_source_stream_arn, local.delivery_stream_arn)]
   }
-}
-
-resource "aws_iam_role_policy" "lambda" {
-  count = local.use_lambda ? 1 : 0
-
-  name   = "transform"
-  role   = aws_iam_role.lambda[0].id
-  policy = data.aws_iam_policy_document.lambda[0].json
 }
 
 # --- The role CloudWatch Logs subscription filters use to put records into the stream ---
@@ -153,9 +114,11 @@ data "aws_iam_policy_document" "cloudwatch_logs_assume" {
 resource "aws_iam_role" "cloudwatch_logs" {
   count = var.kinesis_source_stream_arn == null ? 1 : 0
 
-  name_prefix        = "${substr(var.name, 0, 30)}-cwl-"
-  assume_role_policy = data.aws_iam_policy_document.cloudwatch_logs_assume.json
-  tags               = var.tags
+  name_prefix          = "${substr(var.name, 0, 30)}-cwl-"
+  path                 = var.role_path
+  assume_role_policy   = data.aws_iam_policy_document.cloudwatch_logs_assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "cloudwatch_logs" {

@@ -1,43 +1,39 @@
-resource "aws_cloudwatch_log_group" "lambda" {
-  count = local.use_lambda ? 1 : 0
+module "function" {
+  source = "../lambda-function"
+  count  = local.use_lambda ? 1 : 0
+  # Firehose invokes the transform synchronously and retries, then writes the records under the
+  # error prefix; it only calls the Firehose or Kinesis public endpoints (no VPC).
 
-  name              = "/aws/lambda/${local.lambda_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_lambda_function" "transform" {
-  count = local.use_lambda ? 1 : 0
-
-  # checkov:skip=CKV_AWS_116:Firehose invokes the function synchronously and retries, then writes the records to the error prefix: a DLQ would never receive anything.
-  # checkov:skip=CKV_AWS_117:The function only calls Firehose/Kinesis public endpoints; VPC placement is unnecessary.
-  # checkov:skip=CKV_AWS_272:Code signing does not apply to container images (images are pinned by digest instead).
-  # checkov:skip=CKV_AWS_173:The environment holds configuration only, no secrets.
-  function_name                  = local.lambda_name
+  name                           = local.lambda_name
   description                    = "logpipes: CloudWatch Logs records -> ${var.output_format} lines for Firehose ${var.name}"
-  role                           = aws_iam_role.lambda[0].arn
-  package_type                   = "Image"
   image_uri                      = var.image_uri
-  architectures                  = [var.lambda_architecture]
-  memory_size                    = var.lambda_memory_size
-  timeout                        = var.lambda_timeout
-  reserved_concurrent_executions = var.lambda_reserved_concurrency
-  tags                           = var.tags
+  architecture                   = var.architecture
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  kms_key_arn                    = var.kms_key_arn
+  log_retention_in_days          = var.log_retention_in_days
+  log_level                      = var.log_level
+  tracing_mode                   = var.tracing_mode
+  create_role                    = var.create_function_role
+  role_arn                       = var.function_role_arn
+  role_path                      = var.role_path
+  permissions_boundary           = var.permissions_boundary
+  policy_documents               = [data.aws_iam_policy_document.function.json]
 
-  environment {
-    variables = {
-      OUTPUT_FORMAT                = var.output_format
-      REINGEST_MAX_ATTEMPTS        = tostring(var.reingest_max_attempts)
-      POWERTOOLS_SERVICE_NAME      = "firehose-transform"
-      POWERTOOLS_METRICS_NAMESPACE = "logpipes"
-      POWERTOOLS_LOG_LEVEL         = var.log_level
+  environment = {
+    OUTPUT_FORMAT         = var.output_format
+    REINGEST_MAX_ATTEMPTS = tostring(var.reingest_max_attempts)
+  }
+
+  create_alarms = var.create_alarms
+  alarm_actions = var.alarm_actions
+  alarms = {
+    failed-records = {
+      description = "Records that are not CloudWatch Logs payloads were written under the error prefix."
+      namespace   = "logpipes"
+      metric      = "RecordsFailed"
     }
   }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+  tags = var.tags
 }

@@ -24,7 +24,7 @@ locals {
 
 resource "aws_cloudwatch_log_group" "delivery" {
   name              = local.delivery_log_group
-  retention_in_days = var.log_retention_days
+  retention_in_days = var.log_retention_in_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags
 }
@@ -82,7 +82,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
           type = "Lambda"
           parameters {
             parameter_name  = "LambdaArn"
-            parameter_value = "${aws_lambda_function.transform[0].arn}:$LATEST"
+            parameter_value = "${module.function[0].function_arn}:$LATEST"
           }
           parameters {
             parameter_name  = "BufferSizeInMBs"

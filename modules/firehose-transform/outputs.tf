@@ -43,19 +43,29 @@ output "error_output_prefix" {
   value       = var.error_output_prefix
 }
 
-output "lambda_function_arn" {
-  description = "ARN of the transform Lambda (null with processor = \"native\")."
-  value       = one(aws_lambda_function.transform[*].arn)
+output "function_arn" {
+  description = "ARN of the transform function (null with processor = \"native\")."
+  value       = one(module.function[*].function_arn)
 }
 
-output "lambda_function_name" {
-  description = "Name of the transform Lambda (null with processor = \"native\")."
-  value       = one(aws_lambda_function.transform[*].function_name)
+output "function_name" {
+  description = "Name of the transform function (null with processor = \"native\")."
+  value       = one(module.function[*].function_name)
 }
 
-output "lambda_role_arn" {
-  description = "Execution role of the transform Lambda (null with processor = \"native\")."
-  value       = one(aws_iam_role.lambda[*].arn)
+output "role_arn" {
+  description = "Execution role of the transform function (null with processor = \"native\")."
+  value       = one(module.function[*].role_arn)
+}
+
+output "log_group_name" {
+  description = "Log group of the transform function (null with processor = \"native\")."
+  value       = one(module.function[*].log_group_name)
+}
+
+output "service_name" {
+  description = "Powertools service name of the transform: the service dimension of its metrics and alarms (null with processor = \"native\")."
+  value       = one(module.function[*].service_name)
 }
 
 output "glue_database_name" {
@@ -75,5 +85,8 @@ output "athena_example_query" {
 
 output "alarm_arns" {
   description = "CloudWatch alarms by key."
-  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+  value = merge(
+    { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn },
+    local.use_lambda ? { for key, arn in module.function[0].alarm_arns : "transform-${key}" => arn } : {},
+  )
 }

@@ -141,8 +141,8 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
   }
 }
 
@@ -157,48 +157,65 @@ variable "kinesis_source_stream_arn" {
   }
 }
 
-variable "lambda_memory_size" {
-  description = "Memory of the transform Lambda in MB (CPU scales with it)."
+# --- The transform function (module.function: lambda-function validates these) ---
+
+variable "memory_size" {
+  description = "Memory of the transform function in MB (CPU scales with it)."
   type        = number
   default     = 1024
-
-  validation {
-    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
-    error_message = "lambda_memory_size must be between 128 and 10240 MB."
-  }
 }
 
-variable "lambda_timeout" {
-  description = "Timeout of the transform Lambda in seconds (Firehose waits up to 5 minutes for a transform)."
+variable "timeout" {
+  description = "Timeout of the transform function in seconds (Firehose waits up to 5 minutes for a transform)."
   type        = number
   default     = 120
 
   validation {
-    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 300
-    error_message = "lambda_timeout must be between 1 and 300 seconds."
+    condition     = var.timeout <= 300
+    error_message = "timeout must be at most 300 seconds: Firehose waits 5 minutes for a transform."
   }
 }
 
-variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrent executions of the transform Lambda; -1 for none."
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the transform function (null: unreserved)."
   type        = number
-  default     = -1
-
-  validation {
-    condition     = var.lambda_reserved_concurrency >= -1
-    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or more."
-  }
+  default     = null
 }
 
-variable "lambda_architecture" {
+variable "architecture" {
   description = "Instruction set of the image: x86_64 or arm64 (build.py --arch)."
   type        = string
   default     = "x86_64"
+}
 
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
-    error_message = "lambda_architecture must be x86_64 or arm64."
-  }
+variable "tracing_mode" {
+  description = "X-Ray tracing of the transform: PassThrough (no handler uses the Powertools Tracer) or Active."
+  type        = string
+  default     = "PassThrough"
+}
+
+variable "create_function_role" {
+  description = "Create the transform's execution role. false: use function_role_arn."
+  type        = bool
+  default     = true
+}
+
+variable "function_role_arn" {
+  description = "With create_function_role = false: the transform's execution role (it needs the statements of the README's IAM section, and to write its log group)."
+  type        = string
+  default     = null
+}
+
+variable "role_path" {
+  description = "Path of the IAM roles the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of every IAM role the module creates (null: none)."
+  type        = string
+  default     = null
 }
 
 variable "reingest_max_attempts" {
@@ -213,24 +230,19 @@ variable "reingest_max_attempts" {
 }
 
 variable "log_level" {
-  description = "Log level of the transform Lambda (Powertools)."
+  description = "Powertools log level of the transform function: DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
 }
 
-variable "log_retention_days" {
-  description = "Retention of the Lambda and Firehose delivery log groups (a year by default, for incident reviews)."
+variable "log_retention_in_days" {
+  description = "Retention of the function's and the Firehose delivery log groups (a year by default, for incident reviews)."
   type        = number
   default     = 365
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
   }
 }
 
@@ -280,9 +292,14 @@ variable "create_alarms" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", arn))])
+    error_message = "alarm_actions must be ARNs (SNS topics, Auto Scaling, EC2 or Systems Manager actions)."
+  }
 }
 
 variable "freshness_threshold_seconds" {

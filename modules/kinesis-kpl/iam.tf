@@ -1,35 +1,8 @@
 # --- The consumer Lambda: read this stream, write its two prefixes, park failures in its queue ---
 
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "lambda" {
-  name_prefix        = "${substr(var.name, 0, 30)}-consumer-"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "lambda" {
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
-  }
-
-  statement {
-    sid = "Tracing"
-    # X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
+# module.function creates the role (or takes function_role_arn) with its own-logs statement;
+# this is what the consumer needs besides.
+data "aws_iam_policy_document" "function" {
   statement {
     sid = "ReadThisStream"
     actions = [
@@ -51,10 +24,22 @@ data "aws_iam_policy_document" "lambda" {
     ]
   }
 
+  # The event source mapping writes given-up batches as the function's role: Lambda needs
+  # s3:PutObject and s3:ListBucket on an S3 on-failure destination (Lambda developer guide,
+  # "Retain discarded batch records for a Kinesis Data Streams event source").
+  dynamic "statement" {
+    for_each = var.failed_batches_destination == "s3" ? [1] : []
+    content {
+      sid       = "RetainFailedBatches"
+      actions   = ["s3:PutObject", "s3:ListBucket"]
+      resources = [local.bucket_arn, "${local.bucket_arn}/aws/lambda/*"]
+    }
+  }
+
   statement {
     sid       = "ParkFailedBatches"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
+    resources = [module.failures.arn]
   }
 
   dynamic "statement" {
@@ -84,12 +69,6 @@ data "aws_iam_policy_document" "lambda" {
       }
     }
   }
-}
-
-resource "aws_iam_role_policy" "lambda" {
-  name   = "consumer"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
 }
 
 # --- The producer (fluentd's kinesis_streams_aggregated, or the KPL) on its instance role ---
@@ -132,6 +111,7 @@ resource "aws_iam_policy" "producer" {
   count = var.create_producer_policy ? 1 : 0
 
   name_prefix = "${substr(var.name, 0, 30)}-producer-"
+  path        = var.role_path
   description = "Put records into the Kinesis stream ${var.name} (and publish KPL metrics)."
   policy      = data.aws_iam_policy_document.producer.json
   tags        = var.tags

@@ -1,51 +1,42 @@
-resource "aws_cloudwatch_log_group" "lambda" {
-  # checkov:skip=CKV_AWS_158:Encrypted with kms_key_arn when given; CloudWatch Logs' own encryption otherwise.
-  # checkov:skip=CKV_AWS_338:The function's own logs are operational (the data lands in S3); log_retention_days sets how long they are kept.
-  name              = "/aws/lambda/${local.lambda_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = var.tags
-}
+module "function" {
+  source = "../lambda-function"
+  # Invoked by the event source mapping, whose on-failure destination is where given-up batches
+  # go; it only calls the Kinesis and S3 public endpoints (no VPC).
 
-resource "aws_lambda_function" "consumer" {
-  # checkov:skip=CKV_AWS_116:Invoked by an event source mapping, whose on-failure destination (the failure queue) is where failed batches go; a function DLQ applies to asynchronous invocations only.
-  # checkov:skip=CKV_AWS_117:The function only calls the Kinesis and S3 public endpoints; VPC placement is unnecessary.
-  # checkov:skip=CKV_AWS_272:Code signing does not apply to container images (images are pinned by digest instead).
-  # checkov:skip=CKV_AWS_173:The environment holds configuration only, no secrets; it is encrypted with kms_key_arn when given.
-  function_name                  = local.lambda_name
+  name                           = local.lambda_name
   description                    = "logpipes: KPL records from Kinesis stream ${var.name} -> JSON lines in s3://${local.bucket_name}/${var.prefix}"
-  role                           = aws_iam_role.lambda.arn
-  package_type                   = "Image"
   image_uri                      = var.image_uri
-  architectures                  = [var.lambda_architecture]
-  memory_size                    = var.lambda_memory_size
-  timeout                        = var.lambda_timeout
-  reserved_concurrent_executions = var.lambda_reserved_concurrency
+  architecture                   = var.architecture
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  reserved_concurrent_executions = var.reserved_concurrent_executions
   kms_key_arn                    = var.kms_key_arn
-  tags                           = var.tags
+  log_retention_in_days          = var.log_retention_in_days
+  log_level                      = var.log_level
+  tracing_mode                   = var.tracing_mode
+  create_role                    = var.create_function_role
+  role_arn                       = var.function_role_arn
+  role_path                      = var.role_path
+  permissions_boundary           = var.permissions_boundary
+  policy_documents               = [data.aws_iam_policy_document.function.json]
 
-  environment {
-    variables = {
-      SINK_BUCKET                  = local.bucket_name
-      SINK_PREFIX                  = var.prefix
-      DEAD_LETTER_PREFIX           = var.dead_letter_prefix
-      GZIP_LEVEL                   = tostring(var.gzip_level)
-      POWERTOOLS_SERVICE_NAME      = "kinesis-kpl"
-      POWERTOOLS_METRICS_NAMESPACE = "logpipes"
-      POWERTOOLS_LOG_LEVEL         = var.log_level
-    }
+  environment = {
+    SINK_BUCKET        = local.bucket_name
+    SINK_PREFIX        = var.prefix
+    DEAD_LETTER_PREFIX = var.dead_letter_prefix
+    GZIP_LEVEL         = tostring(var.gzip_level)
   }
 
-  tracing_config {
-    mode = "Active"
-  }
-
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+  create_alarms     = var.create_alarms
+  alarm_actions     = var.alarm_actions
+  alarm_name_prefix = var.name
+  alarms            = local.alarms
+  tags              = var.tags
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
   event_source_arn                   = aws_kinesis_stream.this.arn
-  function_name                      = aws_lambda_function.consumer.arn
+  function_name                      = module.function.function_arn
   starting_position                  = var.starting_position
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
@@ -56,11 +47,11 @@ resource "aws_lambda_event_source_mapping" "this" {
   # The handler reports the first failed record; Lambda checkpoints there instead of retrying all.
   function_response_types = ["ReportBatchItemFailures"]
 
+  # A given-up batch goes to the bucket (Lambda writes the whole invocation record, data included)
+  # or, with failed_batches_destination = "sqs", to the queue (metadata only).
   destination_config {
     on_failure {
-      destination_arn = aws_sqs_queue.failures.arn
+      destination_arn = var.failed_batches_destination == "s3" ? local.bucket_arn : module.failures.arn
     }
   }
-
-  depends_on = [aws_iam_role_policy.lambda]
 }

@@ -30,36 +30,14 @@ resource "aws_kinesis_stream" "this" {
   }
 }
 
-# Where Lambda sends the metadata of a batch it gives up on (retries or record age exhausted), so
-# that a poison batch is parked instead of blocking its shard until the records expire.
-resource "aws_sqs_queue" "failures" {
-  name                              = "${var.name}-failures"
-  message_retention_seconds         = var.failure_queue_retention_seconds
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
-  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-  tags                              = var.tags
-}
+# Where Lambda sends the metadata of a batch it gives up on (retries or record age exhausted), with
+# failed_batches_destination = "sqs", so that a poison batch is parked instead of blocking its
+# shard until the records expire.
+module "failures" {
+  source = "../private-queue"
 
-data "aws_iam_policy_document" "failures" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.failures.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_sqs_queue_policy" "failures" {
-  queue_url = aws_sqs_queue.failures.id
-  policy    = data.aws_iam_policy_document.failures.json
+  name                      = "${var.name}-failures"
+  message_retention_seconds = var.failure_queue_retention_seconds
+  kms_key_arn               = var.kms_key_arn
+  tags                      = var.tags
 }

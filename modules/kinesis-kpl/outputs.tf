@@ -28,24 +28,29 @@ output "producer_policy_arn" {
   value       = one(aws_iam_policy.producer[*].arn)
 }
 
-output "lambda_function_name" {
-  description = "Name of the consumer Lambda."
-  value       = aws_lambda_function.consumer.function_name
+output "function_name" {
+  description = "Name of the consumer function."
+  value       = module.function.function_name
 }
 
-output "lambda_function_arn" {
-  description = "ARN of the consumer Lambda."
-  value       = aws_lambda_function.consumer.arn
+output "function_arn" {
+  description = "ARN of the consumer function."
+  value       = module.function.function_arn
 }
 
-output "lambda_role_arn" {
-  description = "Execution role of the consumer Lambda."
-  value       = aws_iam_role.lambda.arn
+output "role_arn" {
+  description = "Execution role of the consumer function (created, or function_role_arn)."
+  value       = module.function.role_arn
 }
 
-output "lambda_log_group_name" {
-  description = "Log group of the consumer Lambda."
-  value       = aws_cloudwatch_log_group.lambda.name
+output "log_group_name" {
+  description = "Log group of the consumer function."
+  value       = module.function.log_group_name
+}
+
+output "service_name" {
+  description = "Powertools service name of the consumer: the service dimension of its metrics and alarms."
+  value       = module.function.service_name
 }
 
 output "event_source_mapping_uuid" {
@@ -54,13 +59,18 @@ output "event_source_mapping_uuid" {
 }
 
 output "failure_queue_arn" {
-  description = "ARN of the on-failure destination: metadata (shard, sequence number range) of batches Lambda gave up on."
-  value       = aws_sqs_queue.failures.arn
+  description = "ARN of the failure queue: the on-failure destination with failed_batches_destination = \"sqs\" (metadata only: shard, sequence number range of batches Lambda gave up on)."
+  value       = module.failures.arn
+}
+
+output "failed_batches_prefix" {
+  description = "With failed_batches_destination = \"s3\": where in the sink bucket Lambda writes the batches it gave up on (aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/...), one JSON invocation record each, data included; null with \"sqs\"."
+  value       = var.failed_batches_destination == "s3" ? "aws/lambda/${aws_lambda_event_source_mapping.this.uuid}/" : null
 }
 
 output "failure_queue_url" {
   description = "URL of the failure queue."
-  value       = aws_sqs_queue.failures.id
+  value       = module.failures.url
 }
 
 output "bucket_name" {
@@ -85,5 +95,5 @@ output "dead_letter_prefix" {
 
 output "alarm_arns" {
   description = "CloudWatch alarms by key."
-  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+  value       = module.function.alarm_arns
 }

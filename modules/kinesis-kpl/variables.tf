@@ -9,13 +9,8 @@ variable "name" {
 }
 
 variable "image_uri" {
-  description = "ECR image URI of the kinesis_kpl consumer function (build.py writes it to build/images.auto.tfvars.json)."
+  description = "ECR image URI of the kinesis_kpl consumer function (build.py writes it to build/images.auto.tfvars.json); lambda-function checks it is repository:tag or repository@sha256:digest."
   type        = string
-
-  validation {
-    condition     = can(regex("^[^\\s]+[:@][^\\s]+$", var.image_uri))
-    error_message = "image_uri must be repository:tag or repository@sha256:digest."
-  }
 }
 
 # --- The stream ---
@@ -112,7 +107,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "prefix" {
-  description = "S3 prefix of the data objects: <prefix>dt=YYYY-MM-DD/hour=HH/<shard>_<first>_<last>.json.gz (UTC event time). Ends with '/'."
+  description = "S3 prefix of the data objects: <prefix>dt=YYYY-MM-DD/hour=HH/<shard>_<first>.json.gz (UTC event time; first: the sequence and sub-sequence numbers of the object's first user record). Ends with '/'."
   type        = string
   default     = "apache/"
 
@@ -202,7 +197,7 @@ variable "bisect_batch_on_function_error" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "Retries of a failing batch before it goes to the failure queue (0 to 10000). -1 retries until the record expires, which lets one poison record block its shard for the whole retention period."
+  description = "Retries of a failing batch before it goes to the on-failure destination (failed_batches_destination; 0 to 10000). -1 retries until the record expires, which lets one poison record block its shard for the whole retention period."
   type        = number
   default     = 10
 
@@ -213,7 +208,7 @@ variable "maximum_retry_attempts" {
 }
 
 variable "maximum_record_age_in_seconds" {
-  description = "Records older than this are sent to the failure queue instead of being retried (60 to 604800, or -1 for no limit)."
+  description = "Records older than this are sent to the on-failure destination instead of being retried (60 to 604800, or -1 for no limit)."
   type        = number
   default     = 21600
 
@@ -223,83 +218,96 @@ variable "maximum_record_age_in_seconds" {
   }
 }
 
+variable "failed_batches_destination" {
+  description = "Where Lambda sends a batch it gives up on (retries or record age exhausted). \"s3\": the whole invocation record, every record's data included, as a JSON object in the sink bucket under aws/lambda/<mapping UUID>/ (the prefix Lambda writes to; encrypted by the bucket's default encryption). \"sqs\": the failure queue, which gets the batch's metadata only (shard and sequence numbers): the records are lost once the stream's retention passes."
+  type        = string
+  default     = "s3"
+
+  validation {
+    condition     = contains(["s3", "sqs"], var.failed_batches_destination)
+    error_message = "failed_batches_destination must be \"s3\" or \"sqs\"."
+  }
+
+  validation {
+    condition     = var.failed_batches_destination != "s3" || alltrue([for p in [var.prefix, var.dead_letter_prefix] : !startswith(p, "aws/lambda/") && !startswith("aws/lambda/", p)])
+    error_message = "With failed_batches_destination = \"s3\", prefix and dead_letter_prefix must not contain, or lie in, aws/lambda/, where Lambda writes the failed batches."
+  }
+}
+
 variable "failure_queue_retention_seconds" {
   description = "Seconds the failure queue keeps the metadata of batches that were given up on (60 to 1209600)."
   type        = number
   default     = 1209600
-
-  validation {
-    condition     = var.failure_queue_retention_seconds >= 60 && var.failure_queue_retention_seconds <= 1209600
-    error_message = "failure_queue_retention_seconds must be between 60 and 1209600."
-  }
 }
 
 # --- The function ---
 
-variable "lambda_memory_size" {
-  description = "Memory of the consumer Lambda in MB (CPU grows with it; the function is CPU-bound)."
+# --- The function (module.function: lambda-function validates these) ---
+
+variable "memory_size" {
+  description = "Memory of the consumer function in MB (CPU grows with it; the function is CPU-bound)."
   type        = number
   default     = 1024
-
-  validation {
-    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240
-    error_message = "lambda_memory_size must be between 128 and 10240 MB."
-  }
 }
 
-variable "lambda_timeout" {
-  description = "Timeout of the consumer Lambda in seconds."
+variable "timeout" {
+  description = "Timeout of the consumer function in seconds."
   type        = number
   default     = 120
-
-  validation {
-    condition     = var.lambda_timeout >= 1 && var.lambda_timeout <= 900
-    error_message = "lambda_timeout must be between 1 and 900 seconds."
-  }
 }
 
-variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrent executions of the consumer Lambda; -1 for none. Kinesis needs at most shards x parallelization_factor."
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the consumer function (null: unreserved). Kinesis needs at most shards x parallelization_factor."
   type        = number
-  default     = -1
-
-  validation {
-    condition     = var.lambda_reserved_concurrency >= -1
-    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or more."
-  }
+  default     = null
 }
 
-variable "lambda_architecture" {
+variable "architecture" {
   description = "Instruction set of the image: x86_64 or arm64 (build.py --arch)."
   type        = string
   default     = "x86_64"
+}
 
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
-    error_message = "lambda_architecture must be x86_64 or arm64."
-  }
+variable "tracing_mode" {
+  description = "X-Ray tracing of the consumer: PassThrough (no handler uses the Powertools Tracer) or Active."
+  type        = string
+  default     = "PassThrough"
+}
+
+variable "create_function_role" {
+  description = "Create the consumer's execution role. false: use function_role_arn."
+  type        = bool
+  default     = true
+}
+
+variable "function_role_arn" {
+  description = "With create_function_role = false: the consumer's execution role (it needs the statements of the README's IAM section, and to write its log group)."
+  type        = string
+  default     = null
+}
+
+variable "role_path" {
+  description = "Path of the IAM role and the producer policy the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the IAM role the module creates (null: none)."
+  type        = string
+  default     = null
 }
 
 variable "log_level" {
-  description = "Log level of the consumer Lambda (Powertools)."
+  description = "Powertools log level of the consumer: DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
 }
 
-variable "log_retention_days" {
-  description = "Retention of the Lambda log group."
+variable "log_retention_in_days" {
+  description = "Retention of the consumer's log group (a CloudWatch Logs value: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
-  }
 }
 
 # --- The producer ---
@@ -313,13 +321,13 @@ variable "create_producer_policy" {
 # --- Alarms ---
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms: iterator age, Lambda errors, batches sent to the failure queue, failed deliveries to it, corrupt aggregates."
+  description = "Create CloudWatch alarms: iterator age, the consumer's errors and throttles, failed records, batches sent to the failure queue, failed deliveries to the on-failure destination, corrupt aggregates."
   type        = bool
   default     = true
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers (lambda-function checks they are ARNs)."
   type        = list(string)
   default     = []
 }

@@ -1,40 +1,12 @@
 # --- The loader's execution role --------------------------------------------------------------
 
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "lambda" {
-  name_prefix        = "${substr(var.name, 0, 30)}-loader-"
-  description        = "logpipes s3log-redshift loader ${var.name}: S3 access logs -> Redshift Data API."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "lambda" {
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
-  }
-
-  statement {
-    sid = "Tracing"
-    # X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
-
+# module.function creates the role (or takes function_role_arn) with its own-logs statement;
+# this is what the loader needs besides.
+data "aws_iam_policy_document" "function" {
   statement {
     sid       = "ConsumeNotifications"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-    resources = [aws_sqs_queue.notifications.arn]
+    resources = [module.queue.arn]
   }
 
   statement {
@@ -139,12 +111,6 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
-resource "aws_iam_role_policy" "lambda" {
-  name   = "loader"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
-}
-
 # --- The role Redshift assumes to read the staged files (COPY … IAM_ROLE) ----------------------
 
 data "aws_iam_policy_document" "copy_assume" {
@@ -165,10 +131,12 @@ data "aws_iam_policy_document" "copy_assume" {
 resource "aws_iam_role" "copy" {
   count = var.create_copy_role ? 1 : 0
 
-  name_prefix        = "${substr(var.name, 0, 30)}-copy-"
-  description        = "Assumed by Redshift to COPY the staged files of the logpipes pipeline ${var.name}."
-  assume_role_policy = data.aws_iam_policy_document.copy_assume.json
-  tags               = var.tags
+  name_prefix          = "${substr(var.name, 0, 30)}-copy-"
+  path                 = var.role_path
+  description          = "Assumed by Redshift to COPY the staged files of the logpipes pipeline ${var.name}."
+  assume_role_policy   = data.aws_iam_policy_document.copy_assume.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "copy" {

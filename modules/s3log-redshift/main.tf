@@ -20,8 +20,6 @@ locals {
   region     = data.aws_region.current.name
 
   lambda_name = "${var.name}-loader"
-  # The Powertools service name: the dimension of the loader's metrics, unique per pipeline.
-  service_name = local.lambda_name
 
   log_bucket_arn = "arn:${local.partition}:s3:::${var.log_bucket_name}"
 
@@ -40,5 +38,5 @@ locals {
   copy_role_arn = var.create_copy_role ? aws_iam_role.copy[0].arn : var.copy_role_arn
 
   # Lambda's guidance for SQS sources: at least six times the function timeout, plus the window.
-  visibility_timeout_seconds = var.lambda_timeout * 6 + var.maximum_batching_window_in_seconds
+  visibility_timeout_seconds = var.timeout * 6 + var.maximum_batching_window_in_seconds
 }

@@ -1,21 +1,21 @@
 output "queue_arn" {
   description = "ARN of the notification queue (add it to the log bucket's notifications yourself when create_bucket_notification = false)."
-  value       = aws_sqs_queue.notifications.arn
+  value       = module.queue.arn
 }
 
 output "queue_url" {
   description = "URL of the notification queue."
-  value       = aws_sqs_queue.notifications.id
+  value       = module.queue.url
 }
 
 output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue (notifications whose objects could not be loaded)."
-  value       = aws_sqs_queue.dead_letter.arn
+  value       = module.queue.dead_letter_queue_arn
 }
 
 output "dead_letter_queue_url" {
   description = "URL of the dead-letter queue (redrive it to the notification queue after a fix)."
-  value       = aws_sqs_queue.dead_letter.id
+  value       = module.queue.dead_letter_queue_url
 }
 
 output "staging_bucket_name" {
@@ -38,29 +38,34 @@ output "copy_role_arn" {
   value       = local.copy_role_arn
 }
 
-output "lambda_function_name" {
-  description = "Name of the loader Lambda."
-  value       = aws_lambda_function.loader.function_name
+output "function_name" {
+  description = "Name of the loader function."
+  value       = module.function.function_name
 }
 
-output "lambda_function_arn" {
-  description = "ARN of the loader Lambda."
-  value       = aws_lambda_function.loader.arn
+output "function_arn" {
+  description = "ARN of the loader function."
+  value       = module.function.function_arn
 }
 
-output "lambda_role_arn" {
+output "role_arn" {
   description = "Execution role of the loader (grant it on the database: see the README)."
-  value       = aws_iam_role.lambda.arn
+  value       = module.function.role_arn
 }
 
-output "lambda_role_name" {
-  description = "Name of the loader's execution role; with IAM authentication the database user is IAMR:<this name>."
-  value       = aws_iam_role.lambda.name
+output "role_name" {
+  description = "Name of the loader's execution role (null with create_function_role = false); with IAM authentication the database user is IAMR:<this name>."
+  value       = module.function.role_name
 }
 
-output "lambda_log_group_name" {
+output "log_group_name" {
   description = "Log group of the loader."
-  value       = aws_cloudwatch_log_group.lambda.name
+  value       = module.function.log_group_name
+}
+
+output "service_name" {
+  description = "Powertools service name of the loader: the service dimension of its metrics and alarms."
+  value       = module.function.service_name
 }
 
 output "target_table" {
@@ -75,5 +80,5 @@ output "ledger_table" {
 
 output "alarm_arns" {
   description = "Alarm name suffix => alarm ARN."
-  value       = { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn }
+  value       = module.function.alarm_arns
 }

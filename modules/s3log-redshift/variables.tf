@@ -9,13 +9,8 @@ variable "name" {
 }
 
 variable "image_uri" {
-  description = "ECR image URI of the s3log_redshift loader (build.py writes it to build/images.auto.tfvars.json)."
+  description = "ECR image URI of the s3log_redshift loader (build.py writes it to build/images.auto.tfvars.json); lambda-function checks it is repository:tag or repository@sha256:digest."
   type        = string
-
-  validation {
-    condition     = can(regex("^[^\\s]+[:@][^\\s]+$", var.image_uri))
-    error_message = "image_uri must be repository:tag or repository@sha256:digest."
-  }
 }
 
 # --- The log bucket ----------------------------------------------------------------------------
@@ -97,6 +92,11 @@ variable "redshift_secret_kms_key_arn" {
   description = "Customer managed KMS key of redshift_secret_arn, if it has one (the loader gets kms:Decrypt through Secrets Manager)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.redshift_secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.redshift_secret_kms_key_arn, "-")))
+    error_message = "redshift_secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
 }
 
 variable "redshift_db_user" {
@@ -235,8 +235,8 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
   }
 }
 
@@ -284,54 +284,33 @@ variable "max_receive_count" {
   description = "Deliveries of a notification before it moves to the dead-letter queue."
   type        = number
   default     = 5
-
-  validation {
-    condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
-    error_message = "max_receive_count must be 1 to 1000."
-  }
 }
 
 variable "dead_letter_retention_seconds" {
   description = "How long dead-lettered notifications are kept (the SQS maximum, 14 days, by default)."
   type        = number
   default     = 1209600
-
-  validation {
-    condition     = var.dead_letter_retention_seconds >= 60 && var.dead_letter_retention_seconds <= 1209600
-    error_message = "dead_letter_retention_seconds must be 60 to 1209600."
-  }
 }
 
-variable "lambda_timeout" {
+variable "timeout" {
   description = "Loader timeout in seconds. The queue's visibility timeout is six times this plus the batching window."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.lambda_timeout >= 60 && var.lambda_timeout <= 900
-    error_message = "lambda_timeout must be 60 to 900 (the load deadline keeps 15 s back)."
+    condition     = var.timeout >= 60
+    error_message = "timeout must be at least 60 (the load deadline keeps 15 s back); lambda-function checks the upper bound, 900."
   }
 }
 
-variable "lambda_memory_size" {
+variable "memory_size" {
   description = "Loader memory in MB (CPU scales with it; staged files up to 64 MB stay in memory)."
   type        = number
   default     = 1024
 
   validation {
-    condition     = var.lambda_memory_size >= 256 && var.lambda_memory_size <= 10240
-    error_message = "lambda_memory_size must be 256 to 10240."
-  }
-}
-
-variable "lambda_architecture" {
-  description = "Instruction set of the loader image: x86_64 or arm64 (build.py --arch)."
-  type        = string
-  default     = "x86_64"
-
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
-    error_message = "lambda_architecture must be x86_64 or arm64."
+    condition     = var.memory_size >= 256
+    error_message = "memory_size must be at least 256 (staged files stay in memory); lambda-function checks the upper bound, 10240."
   }
 }
 
@@ -346,38 +325,72 @@ variable "gzip_level" {
   }
 }
 
-variable "log_retention_days" {
-  description = "Retention of the loader's log group."
+# --- The function (module.function: lambda-function validates these) ----------------------------
+
+variable "architecture" {
+  description = "Instruction set of the loader image: x86_64 or arm64 (build.py --arch)."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the loader (null: unreserved). maximum_concurrency already limits what the queue starts."
+  type        = number
+  default     = null
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the loader's log group (a CloudWatch Logs value: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
   type        = number
   default     = 30
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, …, 3653)."
-  }
 }
 
 variable "log_level" {
-  description = "Powertools log level of the loader."
+  description = "Powertools log level of the loader: DEBUG, INFO, WARNING or ERROR."
   type        = string
   default     = "INFO"
+}
 
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
+variable "tracing_mode" {
+  description = "X-Ray tracing of the loader: PassThrough (no handler uses the Powertools Tracer) or Active."
+  type        = string
+  default     = "PassThrough"
+}
+
+variable "create_function_role" {
+  description = "Create the loader's execution role. false: use function_role_arn."
+  type        = bool
+  default     = true
+}
+
+variable "function_role_arn" {
+  description = "With create_function_role = false: the loader's execution role. It needs the statements of the README's IAM section, and to write its log group. With IAM database authentication the database user is IAMR:<its name>."
+  type        = string
+  default     = null
+}
+
+variable "role_path" {
+  description = "Path of the IAM roles the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of every IAM role the module creates (null: none)."
+  type        = string
+  default     = null
 }
 
 # --- Alarms ----------------------------------------------------------------------------------------
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (dead letters, loader errors, failed loads, oldest message age, rejected lines)."
+  description = "Create the CloudWatch alarms (dead letters, loader errors and throttles, failed loads, oldest message age, rejected lines)."
   type        = bool
   default     = true
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers."
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers (lambda-function checks they are ARNs)."
   type        = list(string)
   default     = []
 }

@@ -39,6 +39,12 @@ data "aws_iam_policy_document" "logs_put" {
       sid       = "EncryptForTheStream"
       actions   = ["kms:GenerateDataKey"]
       resources = [statement.value]
+      # The key only through Kinesis, for this stream's server-side encryption.
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["kinesis.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -46,10 +52,12 @@ data "aws_iam_policy_document" "logs_put" {
 resource "aws_iam_role" "logs" {
   count = local.create_role ? 1 : 0
 
-  name               = "${var.name}-cwl"
-  description        = "CloudWatch Logs subscription filters ${var.name} put records into ${var.destination_arn}."
-  assume_role_policy = data.aws_iam_policy_document.logs_assume[0].json
-  tags               = var.tags
+  name                 = "${var.name}-cwl"
+  path                 = var.role_path
+  description          = "CloudWatch Logs subscription filters ${var.name} put records into ${var.destination_arn}."
+  assume_role_policy   = data.aws_iam_policy_document.logs_assume[0].json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "logs" {

@@ -16,7 +16,7 @@ output "role_arn" {
 
 output "role_name" {
   description = "Name of the role the module created (null when it created none)."
-  value       = try(aws_iam_role.logs[0].name, null)
+  value       = one(aws_iam_role.logs[*].name)
 }
 
 output "lambda_permission_statement_ids" {
@@ -31,5 +31,5 @@ output "log_group_arns" {
 
 output "cloudwatch_logs_destination_arn" {
   description = "With cross_account_sender_ids: the CloudWatch Logs destination other accounts subscribe to (destination_type = \"destination\"); else null."
-  value       = try(aws_cloudwatch_log_destination.this[0].arn, null)
+  value       = one(aws_cloudwatch_log_destination.this[*].arn)
 }

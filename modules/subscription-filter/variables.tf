@@ -103,8 +103,8 @@ variable "destination_kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.destination_kms_key_arn == null || (var.destination_type == "kinesis" && can(regex("^arn:aws[a-z-]*:kms:", coalesce(var.destination_kms_key_arn, "-"))))
-    error_message = "destination_kms_key_arn is a KMS key ARN, and only for kinesis destinations."
+    condition     = var.destination_kms_key_arn == null || (var.destination_type == "kinesis" && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.destination_kms_key_arn, "-"))))
+    error_message = "destination_kms_key_arn is a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, not an alias), and only for kinesis destinations."
   }
 }
 
@@ -121,6 +121,28 @@ variable "cross_account_sender_ids" {
   validation {
     condition     = length(var.cross_account_sender_ids) == 0 || (contains(["kinesis", "firehose"], var.destination_type) && var.create_role)
     error_message = "A cross-account destination needs destination_type kinesis or firehose, and the role this module creates (create_role = true)."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the IAM role the module creates."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([\\x21-\\x7e]+/)?$", var.role_path))
+    error_message = "role_path must start and end with '/'."
+  }
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the IAM role the module creates (null: none)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.permissions_boundary, "-")))
+    error_message = "permissions_boundary must be an IAM policy ARN."
   }
 }
 

@@ -1,17 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  # The mock provider fills strings with random text; give IAM documents real JSON.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/mock", id = "mock", name = "mock" }
   }
@@ -43,27 +32,31 @@ run "functions" {
   command = apply
 
   assert {
-    condition     = { for step, f in aws_lambda_function.this : step => f.image_config[0].command[0] } == { prepare = "logpipes.es_bulk_loader.prepare_handler", plan = "logpipes.es_bulk_loader.plan_handler", load = "logpipes.es_bulk_loader.handler", report = "logpipes.es_bulk_loader.report_handler" }
-    error_message = "one image, four handlers selected with image_config.command"
+    condition     = { for step, f in local.functions : step => f.handler } == { prepare = "logpipes.es_bulk_loader.prepare_handler", plan = "logpipes.es_bulk_loader.plan_handler", load = "logpipes.es_bulk_loader.handler", report = "logpipes.es_bulk_loader.report_handler" }
+    error_message = "one image, four handlers (module.function's image_command)"
   }
   assert {
-    condition     = alltrue([for f in aws_lambda_function.this : f.package_type == "Image" && f.image_uri == var.image_uri && f.tracing_config[0].mode == "Active"])
-    error_message = "every function runs the given image with X-Ray tracing"
+    condition     = output.function_names == { prepare = "nasa-logs-prepare", plan = "nasa-logs-plan", load = "nasa-logs-load", report = "nasa-logs-report" }
+    error_message = "four functions named after the stack and their step"
   }
   assert {
-    condition     = aws_lambda_function.this["load"].environment[0].variables.OPENSEARCH_ENDPOINT == "https://search-nasa-logs-abc123.eu-west-1.es.amazonaws.com" && aws_lambda_function.this["load"].environment[0].variables.OPENSEARCH_SERVICE == "es"
+    condition     = alltrue([for f in module.function : f.environment.POWERTOOLS_SERVICE_NAME == "nasa-logs" && f.environment.POWERTOOLS_METRICS_NAMESPACE == "logpipes"])
+    error_message = "the four steps publish under this stack's service name"
+  }
+  assert {
+    condition     = module.function["load"].environment.OPENSEARCH_ENDPOINT == "https://search-nasa-logs-abc123.eu-west-1.es.amazonaws.com" && module.function["load"].environment.OPENSEARCH_SERVICE == "es"
     error_message = "the loader signs for the domain (service es) at its https endpoint"
   }
   assert {
-    condition     = aws_lambda_function.this["load"].environment[0].variables.BULK_BYTES == "5242880" && aws_lambda_function.this["plan"].environment[0].variables.CHUNK_BYTES == "8388608"
+    condition     = module.function["load"].environment.BULK_BYTES == "5242880" && module.function["plan"].environment.CHUNK_BYTES == "8388608"
     error_message = "defaults: 8 MiB chunks, 5 MiB bulk requests"
   }
   assert {
-    condition     = aws_lambda_function.this["plan"].environment[0].variables.WORK_BUCKET == "nasa-http-logs" && aws_lambda_function.this["load"].environment[0].variables.DEAD_LETTER_BUCKET == "nasa-http-logs"
+    condition     = module.function["plan"].environment.WORK_BUCKET == "nasa-http-logs" && module.function["load"].environment.DEAD_LETTER_BUCKET == "nasa-http-logs"
     error_message = "work and dead-letter objects default to the source bucket"
   }
   assert {
-    condition     = !contains(keys(aws_lambda_function.this["load"].environment[0].variables), "AWS_ACCESS_KEY_ID") && !contains(keys(aws_lambda_function.this["load"].environment[0].variables), "AWS_SECRET_ACCESS_KEY")
+    condition     = !contains(keys(module.function["load"].environment), "AWS_ACCESS_KEY_ID") && !contains(keys(module.function["load"].environment), "AWS_SECRET_ACCESS_KEY")
     error_message = "no keys in the environment: the functions sign with their role"
   }
 }
@@ -148,8 +141,12 @@ run "state_machine" {
     error_message = "no trigger unless s3_trigger.enabled"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 8 && aws_cloudwatch_metric_alarm.this["documents-dead-lettered"].dimensions["service"] == "nasa-logs"
-    error_message = "alarms on executions, functions, dead letters and failed chunks"
+    condition     = length(output.alarm_arns) == 12 && module.function["report"].alarms["documents-dead-lettered"].dimensions == tomap({ service = "nasa-logs" }) && module.function["report"].alarms["chunks-failed"].name == "nasa-logs-chunks-failed"
+    error_message = "alarms on executions, function errors and throttles, dead letters and failed chunks"
+  }
+  assert {
+    condition     = module.function["load"].alarms["errors"].name == "nasa-logs-load-errors" && module.function["load"].alarms["errors"].dimensions == tomap({ FunctionName = "nasa-logs-load" }) && module.function["report"].alarms["executions-failed"].dimensions == tomap({ StateMachineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:nasa-logs" })
+    error_message = "each function's errors, and the state machine's executions, are watched by their own dimensions"
   }
 }
 
@@ -166,7 +163,7 @@ run "serverless_collection_and_trigger" {
   }
 
   assert {
-    condition     = aws_lambda_function.this["load"].environment[0].variables.OPENSEARCH_SERVICE == "aoss" && data.aws_iam_policy_document.prepare.statement[0].actions == toset(["aoss:APIAccessAll"]) && data.aws_iam_policy_document.prepare.statement[0].resources == toset([var.opensearch_arn])
+    condition     = module.function["load"].environment.OPENSEARCH_SERVICE == "aoss" && data.aws_iam_policy_document.prepare.statement[0].actions == toset(["aoss:APIAccessAll"]) && data.aws_iam_policy_document.prepare.statement[0].resources == toset([var.opensearch_arn])
     error_message = "a Serverless collection is signed for aoss and scoped to the collection"
   }
   assert {
@@ -182,11 +179,44 @@ run "serverless_collection_and_trigger" {
     error_message = "EventBridge targets the state machine; the bucket sends its events to EventBridge"
   }
   assert {
-    condition     = aws_sfn_state_machine.this.encryption_configuration[0].kms_key_id == var.kms_key_arn && alltrue([for f in aws_lambda_function.this : f.kms_key_arn == var.kms_key_arn])
-    error_message = "kms_key_arn encrypts the state machine's data and the functions' environment"
+    condition     = aws_sfn_state_machine.this.encryption_configuration[0].kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.state_machine.kms_key_id == var.kms_key_arn
+    error_message = "kms_key_arn encrypts the state machine's data and logs (and reaches module.function: the functions' environment and logs)"
   }
   assert {
     condition     = [for s in data.aws_iam_policy_document.plan.statement : s.resources if s.sid == "WriteChunksAndChunkLists"][0] == toset(["arn:aws:s3:::nasa-loader-work/es-bulk-loader/work/manifests/*", "arn:aws:s3:::nasa-loader-work/es-bulk-loader/work/chunks/*"])
     error_message = "work objects go to the work bucket"
+  }
+}
+
+run "second_stack_in_the_same_account" {
+  command   = apply
+  state_key = "second"
+
+  variables {
+    name                 = "apache-logs"
+    vpc_config           = { subnet_ids = ["subnet-0a"], security_group_ids = ["sg-0a"] }
+    permissions_boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+  }
+
+  assert {
+    condition     = module.function["report"].alarms["documents-dead-lettered"].dimensions == tomap({ service = "apache-logs" })
+    error_message = "another stack's report alarms watch its own service name"
+  }
+  assert {
+    condition     = module.function["load"].vpc_config == var.vpc_config && module.function["prepare"].vpc_config == var.vpc_config && module.function["plan"].vpc_config == null && module.function["report"].vpc_config == null
+    error_message = "only the functions that call OpenSearch run in the VPC"
+  }
+  assert {
+    condition     = aws_iam_role.state_machine.permissions_boundary == var.permissions_boundary
+    error_message = "the permissions boundary applies to every role the module creates"
+  }
+}
+
+run "two_stacks_have_distinct_alarm_dimensions" {
+  command = plan
+
+  assert {
+    condition     = run.functions.service_name != run.second_stack_in_the_same_account.service_name
+    error_message = "two stacks in one account must not share the service dimension of their alarms"
   }
 }

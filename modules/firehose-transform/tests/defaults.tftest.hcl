@@ -1,17 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  # The mock provider fills strings with random text; give IAM documents real JSON.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:app-logs-transform" }
   }
@@ -59,16 +48,20 @@ run "lambda_processor_defaults" {
     error_message = "the bucket must be created, encrypted by default (private-bucket's tests cover the rest)"
   }
   assert {
-    condition     = aws_lambda_function.transform[0].package_type == "Image" && aws_lambda_function.transform[0].environment[0].variables.OUTPUT_FORMAT == "raw"
-    error_message = "the transform is an image function writing raw lines by default"
+    condition     = module.function[0].environment.OUTPUT_FORMAT == "raw"
+    error_message = "the transform writes raw lines by default"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.lambda[0].retention_in_days == 365
-    error_message = "the Lambda log group must have a retention"
+    condition     = aws_cloudwatch_log_group.delivery.retention_in_days == 365 && module.function[0].log_group_name == "/aws/lambda/app-logs-transform"
+    error_message = "the log groups are kept a year"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 5
+    condition     = toset(keys(output.alarm_arns)) == toset(["firehose-freshness", "processing-failures", "transform-errors", "transform-throttles", "transform-failed-records"])
     error_message = "freshness, errors, throttles, processing failures and failed records alarms expected"
+  }
+  assert {
+    condition     = module.function[0].alarms["failed-records"].dimensions == tomap({ service = "app-logs-transform" }) && module.function[0].environment.POWERTOOLS_SERVICE_NAME == "app-logs-transform"
+    error_message = "the failed-records alarm watches this stack's service name, the one the function publishes under"
   }
   assert {
     condition     = aws_glue_catalog_table.this[0].parameters["storage.location.template"] == "s3://app-logs-bucket/logs/$${dt}/"
@@ -99,9 +92,9 @@ run "iam_is_scoped" {
   # The Lambda may put records back into its own stream only.
   assert {
     condition = one([
-      for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "ReingestIntoItsStream"
+      for s in data.aws_iam_policy_document.function.statement : s if s.sid == "ReingestIntoItsStream"
       ]).resources == toset(["arn:aws:firehose:eu-west-1:123456789012:deliverystream/app-logs"]) && one([
-      for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "ReingestIntoItsStream"
+      for s in data.aws_iam_policy_document.function.statement : s if s.sid == "ReingestIntoItsStream"
     ]).actions == toset(["firehose:PutRecordBatch"])
     error_message = "the Lambda may only PutRecordBatch into its own stream"
   }
@@ -120,11 +113,34 @@ run "json_output" {
   }
 
   assert {
-    condition     = aws_lambda_function.transform[0].environment[0].variables.OUTPUT_FORMAT == "json"
+    condition     = module.function[0].environment.OUTPUT_FORMAT == "json"
     error_message = "OUTPUT_FORMAT must follow output_format"
   }
   assert {
     condition     = aws_glue_catalog_table.this[0].storage_descriptor[0].ser_de_info[0].serialization_library == "org.openx.data.jsonserde.JsonSerDe" && length(aws_glue_catalog_table.this[0].storage_descriptor[0].columns) == 6
     error_message = "json output is read with the JSON SerDe and six columns"
+  }
+}
+
+run "second_stack_in_the_same_account" {
+  command   = apply
+  state_key = "second"
+
+  variables {
+    name = "web-logs"
+  }
+
+  assert {
+    condition     = module.function[0].alarms["failed-records"].dimensions == tomap({ service = "web-logs-transform" })
+    error_message = "another stack's failed-records alarm watches its own service name"
+  }
+}
+
+run "two_stacks_have_distinct_alarm_dimensions" {
+  command = plan
+
+  assert {
+    condition     = run.lambda_processor_defaults.service_name != run.second_stack_in_the_same_account.service_name
+    error_message = "two stacks in one account must not share the service dimension of their alarms"
   }
 }

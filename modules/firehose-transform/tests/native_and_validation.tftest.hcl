@@ -1,16 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
 }
 
 variables {
@@ -25,7 +15,7 @@ run "native_processor_has_no_lambda" {
   }
 
   assert {
-    condition     = length(aws_lambda_function.transform) == 0 && length(aws_iam_role.lambda) == 0
+    condition     = length(module.function) == 0 && output.function_arn == null
     error_message = "the native processor creates no Lambda"
   }
   assert {
@@ -35,7 +25,7 @@ run "native_processor_has_no_lambda" {
     error_message = "native processing must decompress, extract messages and add newlines"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 1
+    condition     = keys(output.alarm_arns) == ["firehose-freshness"]
     error_message = "only the freshness alarm applies without a Lambda"
   }
 }
@@ -92,4 +82,26 @@ run "existing_bucket" {
     condition     = length(module.bucket) == 0 && aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].bucket_arn == "arn:aws:s3:::my-existing-logs"
     error_message = "an existing bucket is used as is"
   }
+}
+
+run "kms_alias_is_rejected" {
+  command = plan
+
+  variables {
+    processor   = "native"
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
+
+run "alarm_actions_are_arns" {
+  command = plan
+
+  variables {
+    processor     = "native"
+    alarm_actions = ["oncall@example.com"]
+  }
+
+  expect_failures = [var.alarm_actions]
 }

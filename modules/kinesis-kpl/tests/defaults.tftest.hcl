@@ -1,17 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  # The mock provider fills strings with random text; give IAM documents real JSON.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
   mock_resource "aws_kinesis_stream" {
     defaults = { arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs" }
   }
@@ -67,8 +56,20 @@ run "defaults" {
     error_message = "bisect on error must be on"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:123456789012:web-logs-failures"
-    error_message = "the on-failure destination must be the module's queue"
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:s3:::web-logs-bucket"
+    error_message = "given-up batches must go, data included, to the module's bucket"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s if s.sid == "RetainFailedBatches"]).actions == toset(["s3:PutObject", "s3:ListBucket"])
+    error_message = "an S3 on-failure destination needs s3:PutObject and s3:ListBucket"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s if s.sid == "RetainFailedBatches"]).resources == toset(["arn:aws:s3:::web-logs-bucket", "arn:aws:s3:::web-logs-bucket/aws/lambda/*"])
+    error_message = "the failed batches are written under aws/lambda/ of the module's bucket only"
+  }
+  assert {
+    condition     = output.failed_batches_prefix == "aws/lambda/${aws_lambda_event_source_mapping.this.uuid}/"
+    error_message = "the prefix of the failed batches is output"
   }
   assert {
     condition     = aws_lambda_event_source_mapping.this.maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this.maximum_record_age_in_seconds == 21600
@@ -79,8 +80,8 @@ run "defaults" {
     error_message = "the mapping reads this stream from its oldest record"
   }
   assert {
-    condition     = aws_sqs_queue.failures.sqs_managed_sse_enabled
-    error_message = "the failure queue must be encrypted"
+    condition     = module.failures.kms_key_arn == null && module.failures.name == "web-logs-failures"
+    error_message = "the failure queue is private-queue's (SQS managed SSE without a key, TLS only: its tests)"
   }
 
   # The producer policy: this stream only.
@@ -111,28 +112,28 @@ run "defaults" {
 
   # The consumer: its prefixes only, its queue, this stream.
   assert {
-    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::web-logs-bucket/apache/*", "arn:aws:s3:::web-logs-bucket/dead-letter/*"])
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::web-logs-bucket/apache/*", "arn:aws:s3:::web-logs-bucket/dead-letter/*"])
     error_message = "the consumer writes under its two prefixes only"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "ReadThisStream"][0] == toset(["arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs"])
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "ReadThisStream"][0] == toset(["arn:aws:kinesis:eu-west-1:123456789012:stream/web-logs"])
     error_message = "the consumer reads this stream only"
   }
   assert {
-    condition = aws_lambda_function.consumer.environment[0].variables == tomap({
+    condition = module.function.environment == tomap({
       SINK_BUCKET                  = "web-logs-bucket"
       SINK_PREFIX                  = "apache/"
       DEAD_LETTER_PREFIX           = "dead-letter/"
       GZIP_LEVEL                   = "2"
-      POWERTOOLS_SERVICE_NAME      = "kinesis-kpl"
+      POWERTOOLS_SERVICE_NAME      = "web-logs-consumer"
       POWERTOOLS_METRICS_NAMESPACE = "logpipes"
       POWERTOOLS_LOG_LEVEL         = "INFO"
     })
     error_message = "the function's settings must follow the variables"
   }
   assert {
-    condition     = aws_lambda_function.consumer.package_type == "Image" && aws_lambda_function.consumer.image_uri == var.image_uri
-    error_message = "the consumer runs the given image"
+    condition     = output.function_name == "web-logs-consumer" && output.service_name == "web-logs-consumer"
+    error_message = "the consumer is named, and publishes its metrics, after the stack"
   }
 
   # The sink bucket (private-bucket's tests cover privacy, TLS and the lifecycle rule's form).
@@ -142,12 +143,16 @@ run "defaults" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["iterator-age", "errors", "failed-records", "batches-given-up", "failure-destination-errors", "corrupt-aggregates"])
-    error_message = "iterator age, errors, failed records, failure queue, destination failures and corrupt aggregates alarms expected"
+    condition     = toset(keys(output.alarm_arns)) == toset(["iterator-age", "errors", "throttles", "failed-records", "batches-given-up", "failure-destination-errors", "corrupt-aggregates"])
+    error_message = "iterator age, errors, throttles, failed records, failure queue, destination failures and corrupt aggregates alarms expected"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["batches-given-up"].dimensions.QueueName == "web-logs-failures" && aws_cloudwatch_metric_alarm.this["iterator-age"].threshold == 600000
-    error_message = "the failure queue alarm watches the module's queue; iterator age is in milliseconds"
+    condition     = module.function.alarms["batches-given-up"].dimensions == tomap({ QueueName = "web-logs-failures" }) && module.function.alarms["iterator-age"].dimensions == tomap({ FunctionName = "web-logs-consumer" })
+    error_message = "the failure queue alarm watches the module's queue, iterator age the consumer"
+  }
+  assert {
+    condition     = module.function.alarms["failed-records"].dimensions == tomap({ service = "web-logs-consumer" }) && module.function.alarms["corrupt-aggregates"].dimensions == tomap({ service = "web-logs-consumer" }) && module.function.alarms["corrupt-aggregates"].name == "web-logs-corrupt-aggregates"
+    error_message = "the custom-metric alarms watch this stack's service name, the one the consumer publishes under"
   }
 }
 
@@ -166,7 +171,7 @@ run "provisioned_with_customer_managed_key" {
     error_message = "a provisioned stream has shard_count shards"
   }
   assert {
-    condition     = aws_kinesis_stream.this.kms_key_id == var.kms_key_arn && aws_sqs_queue.failures.kms_master_key_id == var.kms_key_arn
+    condition     = aws_kinesis_stream.this.kms_key_id == var.kms_key_arn && module.failures.kms_key_arn == var.kms_key_arn
     error_message = "the stream and the queue use the customer managed key"
   }
   assert {
@@ -174,7 +179,7 @@ run "provisioned_with_customer_managed_key" {
     error_message = "the producer needs GenerateDataKey on the stream's key"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.kms_key_arn])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.kms_key_arn])
     error_message = "the consumer encrypts objects with the bucket's key"
   }
   assert {
@@ -182,8 +187,8 @@ run "provisioned_with_customer_managed_key" {
     error_message = "the created bucket uses the customer managed key"
   }
   assert {
-    condition     = aws_lambda_function.consumer.environment[0].variables.GZIP_LEVEL == "1" && aws_lambda_function.consumer.kms_key_arn == var.kms_key_arn
-    error_message = "gzip_level reaches the function; its environment is encrypted with the key"
+    condition     = module.function.environment.GZIP_LEVEL == "1"
+    error_message = "gzip_level reaches the function"
   }
 }
 
@@ -204,15 +209,59 @@ run "existing_bucket" {
     error_message = "no bucket is created for an existing one"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::central-logs/web/apache/*", "arn:aws:s3:::central-logs/dead-letter/*"])
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "WriteItsPrefixes"][0] == toset(["arn:aws:s3:::central-logs/web/apache/*", "arn:aws:s3:::central-logs/dead-letter/*"])
     error_message = "the consumer writes under its prefixes of the existing bucket"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.bucket_kms_key_arn])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "EncryptObjects"]) == toset([var.bucket_kms_key_arn])
     error_message = "the consumer may encrypt with the existing bucket's key"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && output.producer_policy_arn == null
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:s3:::central-logs"
+    error_message = "given-up batches go to the existing bucket"
+  }
+  assert {
+    condition     = length(output.alarm_arns) == 0 && output.producer_policy_arn == null
     error_message = "alarms and the managed producer policy are optional"
+  }
+}
+
+run "failed_batches_to_the_queue" {
+  command = apply
+
+  variables {
+    failed_batches_destination = "sqs"
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.destination_config[0].on_failure[0].destination_arn == "arn:aws:sqs:eu-west-1:123456789012:web-logs-failures"
+    error_message = "with \"sqs\" the on-failure destination is the module's queue"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.function.statement : s if s.sid == "RetainFailedBatches"]) == 0 && output.failed_batches_prefix == null
+    error_message = "without the S3 destination the consumer gets no ListBucket and no aws/lambda/ prefix"
+  }
+}
+
+run "second_stack_in_the_same_account" {
+  command = apply
+
+  variables {
+    name                 = "app-logs"
+    permissions_boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+  }
+
+  assert {
+    condition     = module.function.alarms["failed-records"].dimensions == tomap({ service = "app-logs-consumer" })
+    error_message = "another stack's custom-metric alarms watch its own service name"
+  }
+}
+
+run "two_stacks_have_distinct_alarm_dimensions" {
+  command = plan
+
+  assert {
+    condition     = run.defaults.service_name != run.second_stack_in_the_same_account.service_name
+    error_message = "two stacks in one account must not share the service dimension of their alarms (they did: both were kinesis-kpl)"
   }
 }

@@ -1,16 +1,5 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
 }
 
 variables {
@@ -69,16 +58,6 @@ run "existing_bucket_needs_a_name" {
   expect_failures = [var.bucket_name]
 }
 
-run "image_uri_needs_a_tag_or_digest" {
-  command = plan
-
-  variables {
-    image_uri = "logpipes/kinesis_kpl"
-  }
-
-  expect_failures = [var.image_uri]
-}
-
 run "record_age_is_at_least_a_minute" {
   command = plan
 
@@ -107,4 +86,34 @@ run "gzip_level_above_isa_l_range_is_rejected" {
   }
 
   expect_failures = [var.gzip_level]
+}
+
+run "failed_batches_destination_is_s3_or_sqs" {
+  command = plan
+
+  variables {
+    failed_batches_destination = "sns"
+  }
+
+  expect_failures = [var.failed_batches_destination]
+}
+
+run "prefix_must_not_overlap_the_failed_batches" {
+  command = plan
+
+  variables {
+    prefix = "aws/"
+  }
+
+  expect_failures = [var.failed_batches_destination]
+}
+
+run "kms_alias_is_rejected" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
+  }
+
+  expect_failures = [var.kms_key_arn]
 }

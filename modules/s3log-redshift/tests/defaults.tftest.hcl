@@ -1,17 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  # The mock provider fills strings with random text; give IAM documents real JSON.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
   mock_resource "aws_sqs_queue" {
     defaults = {
       arn = "arn:aws:sqs:eu-west-1:123456789012:photo-logs-queue"
@@ -44,26 +33,18 @@ variables {
 run "cluster_with_secret" {
   command = apply
 
-  # Queues: encrypted, the main one redriving to the dead-letter queue.
+  # Queues (private-queue's tests cover encryption, TLS only and the redrive policy's form).
   assert {
-    condition     = aws_sqs_queue.notifications.sqs_managed_sse_enabled && aws_sqs_queue.dead_letter.sqs_managed_sse_enabled
-    error_message = "both queues must be encrypted (SSE-SQS without a KMS key)"
+    condition     = module.queue.kms_key_arn == null && module.queue.dead_letter_queue_arn != null && output.dead_letter_queue_arn == module.queue.dead_letter_queue_arn
+    error_message = "the notification queue has a dead-letter queue, SSE-SQS without a KMS key"
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.notifications.redrive_policy).maxReceiveCount == 5
-    error_message = "notifications must move to the dead-letter queue after 5 receives"
-  }
-  assert {
-    condition     = jsondecode(aws_sqs_queue.notifications.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letter.arn
-    error_message = "the redrive target must be the module's dead-letter queue"
-  }
-  assert {
-    condition     = aws_sqs_queue.notifications.visibility_timeout_seconds == 300 * 6 + 60
+    condition     = module.queue.visibility_timeout_seconds == 300 * 6 + 60
     error_message = "visibility timeout must be 6 x the function timeout + the batching window"
   }
   assert {
-    condition     = aws_sqs_queue.dead_letter.message_retention_seconds == 1209600
-    error_message = "dead letters are kept 14 days"
+    condition     = { for c in one(data.aws_iam_policy_document.notifications.statement).condition : c.variable => c.values } == { "aws:SourceArn" = tolist(["arn:aws:s3:::photo-service-logs"]), "aws:SourceAccount" = tolist(["123456789012"]) }
+    error_message = "only the log bucket of this account may send notifications"
   }
 
   # S3 notifications of the log prefix only.
@@ -78,33 +59,33 @@ run "cluster_with_secret" {
 
   # The event source mapping: batches, window, partial failures.
   assert {
-    condition     = aws_lambda_event_source_mapping.notifications.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = aws_lambda_event_source_mapping.this.function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "the mapping must let the loader report failed messages"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.notifications.batch_size == 500 && aws_lambda_event_source_mapping.notifications.maximum_batching_window_in_seconds == 60
+    condition     = aws_lambda_event_source_mapping.this.batch_size == 500 && aws_lambda_event_source_mapping.this.maximum_batching_window_in_seconds == 60
     error_message = "default batching must be 500 notifications or 60 s"
   }
   assert {
-    condition     = one(aws_lambda_event_source_mapping.notifications.scaling_config).maximum_concurrency == 2
+    condition     = one(aws_lambda_event_source_mapping.this.scaling_config).maximum_concurrency == 2
     error_message = "concurrency must be limited on the mapping"
   }
 
   # No network path into the cluster: no VPC config, no security group rule, Data API only.
   assert {
-    condition     = length(aws_lambda_function.loader.vpc_config) == 0
+    condition     = module.function.vpc_config == null
     error_message = "the loader must not run in a VPC: it reaches Redshift through the Data API"
   }
   assert {
     condition = alltrue([
-      for action in flatten(data.aws_iam_policy_document.lambda.statement[*].actions) :
+      for action in flatten(data.aws_iam_policy_document.function.statement[*].actions) :
       !startswith(action, "ec2:") && !startswith(action, "redshift:Authorize") && !startswith(action, "redshift:Modify")
     ])
     error_message = "the loader must not be able to open security groups or change the cluster"
   }
   assert {
     condition = toset([
-      for action in flatten(data.aws_iam_policy_document.lambda.statement[*].actions) : action
+      for action in flatten(data.aws_iam_policy_document.function.statement[*].actions) : action
       if startswith(action, "redshift") || startswith(action, "secretsmanager")
       ]) == toset([
       "redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement", "redshift-data:DescribeStatement",
@@ -113,29 +94,29 @@ run "cluster_with_secret" {
     error_message = "database access must be the Data API with the secret, nothing else"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:cluster:analytics"])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:cluster:analytics"])
     error_message = "statements may run on the configured cluster only"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "DatabaseCredentialsFromTheSecret"]) == toset([var.redshift_secret_arn])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "DatabaseCredentialsFromTheSecret"]) == toset([var.redshift_secret_arn])
     error_message = "the loader may read the configured secret only"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "ReadAccessLogs"]) == toset(["arn:aws:s3:::photo-service-logs/s3-access/*"])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "ReadAccessLogs"]) == toset(["arn:aws:s3:::photo-service-logs/s3-access/*"])
     error_message = "the loader may read the access-log prefix only"
   }
 
   # The function's configuration.
   assert {
-    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_CLUSTER_IDENTIFIER == "analytics" && !contains(keys(aws_lambda_function.loader.environment[0].variables), "REDSHIFT_WORKGROUP_NAME")
+    condition     = module.function.environment.REDSHIFT_CLUSTER_IDENTIFIER == "analytics" && !contains(keys(module.function.environment), "REDSHIFT_WORKGROUP_NAME")
     error_message = "the loader must target the cluster"
   }
   assert {
-    condition     = aws_lambda_function.loader.environment[0].variables.LEDGER_TABLE == "s3_access_log_ledger" && aws_lambda_function.loader.environment[0].variables.TARGET_SCHEMA == "logpipes"
+    condition     = module.function.environment.LEDGER_TABLE == "s3_access_log_ledger" && module.function.environment.TARGET_SCHEMA == "logpipes"
     error_message = "default table names"
   }
   assert {
-    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_COPY_ROLE_ARN == aws_iam_role.copy[0].arn
+    condition     = module.function.environment.REDSHIFT_COPY_ROLE_ARN == aws_iam_role.copy[0].arn
     error_message = "COPY must use the module's copy role"
   }
 
@@ -151,11 +132,11 @@ run "cluster_with_secret" {
 
   # Alarms.
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dead-letters", "oldest-notification", "errors", "failed-loads", "rejected-lines"])
-    error_message = "alarms: DLQ depth, oldest message age, loader errors, failed loads, rejected lines"
+    condition     = toset(keys(output.alarm_arns)) == toset(["dead-letters", "oldest-notification", "errors", "throttles", "failed-loads", "rejected-lines"])
+    error_message = "alarms: DLQ depth, oldest message age, loader errors and throttles, failed loads, rejected lines"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["failed-loads"].dimensions.service == "photo-logs-loader"
+    condition     = module.function.alarms["failed-loads"].dimensions == tomap({ service = "photo-logs-loader" }) && module.function.environment.POWERTOOLS_SERVICE_NAME == "photo-logs-loader" && module.function.alarms["failed-loads"].name == "photo-logs-failed-loads"
     error_message = "the loader's metrics alarms must use its service name"
   }
   assert {
@@ -178,5 +159,34 @@ run "copy_role_reads_staged_files_only" {
   assert {
     condition     = toset(one(data.aws_iam_policy_document.copy_assume.statement[0].principals).identifiers) == toset(["redshift.amazonaws.com"])
     error_message = "only Redshift may assume the copy role"
+  }
+}
+
+run "second_stack_in_the_same_account" {
+  command   = apply
+  state_key = "second"
+
+  variables {
+    name                 = "video-logs"
+    permissions_boundary = "arn:aws:iam::123456789012:policy/platform-boundary"
+    role_path            = "/logpipes/"
+  }
+
+  assert {
+    condition     = module.function.alarms["failed-loads"].dimensions == tomap({ service = "video-logs-loader" }) && module.function.alarms["rejected-lines"].dimensions == tomap({ service = "video-logs-loader" })
+    error_message = "another stack's custom-metric alarms watch its own service name"
+  }
+  assert {
+    condition     = aws_iam_role.copy[0].permissions_boundary == var.permissions_boundary && aws_iam_role.copy[0].path == "/logpipes/"
+    error_message = "the permissions boundary and role path apply to every role the module creates"
+  }
+}
+
+run "two_stacks_have_distinct_alarm_dimensions" {
+  command = plan
+
+  assert {
+    condition     = run.cluster_with_secret.service_name != run.second_stack_in_the_same_account.service_name
+    error_message = "two stacks in one account must not share the service dimension of their alarms"
   }
 }

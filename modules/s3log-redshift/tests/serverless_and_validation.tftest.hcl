@@ -1,16 +1,6 @@
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+  source = "../lambda-function/tests/mock_aws"
+
   mock_data "aws_redshiftserverless_workgroup" {
     defaults = { arn = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d" }
   }
@@ -31,7 +21,7 @@ run "serverless_with_iam_identity_and_a_kms_key" {
   }
 
   assert {
-    condition     = aws_sqs_queue.notifications.kms_master_key_id == var.kms_key_arn && aws_sqs_queue.dead_letter.kms_master_key_id == var.kms_key_arn
+    condition     = module.queue.kms_key_arn == var.kms_key_arn
     error_message = "with a KMS key, both queues must use it"
   }
   assert {
@@ -39,15 +29,15 @@ run "serverless_with_iam_identity_and_a_kms_key" {
     error_message = "with a KMS key, the staging bucket must use SSE-KMS"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset(["arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"])
     error_message = "statements may run on the workgroup only"
   }
   assert {
-    condition     = contains(flatten(data.aws_iam_policy_document.lambda.statement[*].actions), "redshift-serverless:GetCredentials") && !contains(flatten(data.aws_iam_policy_document.lambda.statement[*].actions), "secretsmanager:GetSecretValue")
+    condition     = contains(flatten(data.aws_iam_policy_document.function.statement[*].actions), "redshift-serverless:GetCredentials") && !contains(flatten(data.aws_iam_policy_document.function.statement[*].actions), "secretsmanager:GetSecretValue")
     error_message = "IAM authentication on Serverless: GetCredentials, no secret"
   }
   assert {
-    condition     = aws_lambda_function.loader.environment[0].variables.REDSHIFT_WORKGROUP_NAME == "photo-analytics" && !contains(keys(aws_lambda_function.loader.environment[0].variables), "REDSHIFT_SECRET_ARN")
+    condition     = module.function.environment.REDSHIFT_WORKGROUP_NAME == "photo-analytics" && !contains(keys(module.function.environment), "REDSHIFT_SECRET_ARN")
     error_message = "the loader must target the workgroup with its IAM identity"
   }
   assert {
@@ -67,11 +57,11 @@ run "cluster_with_database_user" {
   }
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "TemporaryCredentialsOfTheDatabaseUser"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/log_loader", "arn:aws:redshift:eu-west-1:123456789012:dbname:analytics/dev"])
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "TemporaryCredentialsOfTheDatabaseUser"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/log_loader", "arn:aws:redshift:eu-west-1:123456789012:dbname:analytics/dev"])
     error_message = "temporary credentials for that user and database only"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(aws_s3_bucket_notification.log_bucket) == 0
+    condition     = length(output.alarm_arns) == 0 && length(aws_s3_bucket_notification.log_bucket) == 0
     error_message = "alarms and the notification are optional"
   }
 }
@@ -125,4 +115,26 @@ run "prefixes_must_not_overlap" {
     rejects_prefix              = "staging/rejects/"
   }
   expect_failures = [var.rejects_prefix]
+}
+
+run "own_function_role" {
+  command = plan
+  variables {
+    redshift_cluster_identifier = "analytics"
+    create_function_role        = false
+    function_role_arn           = "arn:aws:iam::123456789012:role/platform/log-loader"
+  }
+  assert {
+    condition     = output.role_arn == var.function_role_arn && output.role_name == null
+    error_message = "a role passed in is the loader's role; the module creates none"
+  }
+}
+
+run "kms_alias_is_rejected" {
+  command = plan
+  variables {
+    redshift_cluster_identifier = "analytics"
+    kms_key_arn                 = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
+  }
+  expect_failures = [var.kms_key_arn]
 }

@@ -1,18 +1,8 @@
 # terraform test of the efs-archiver sub-module with a mocked AWS provider.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "111122223333" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "./tests/mock_aws"
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::111122223333:role/archiver" }
   }
@@ -23,7 +13,7 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:elasticfilesystem:ap-northeast-1:111122223333:access-point/fsap-0123456789abcdef0" }
   }
   mock_resource "aws_sqs_queue" {
-    defaults = { arn = "arn:aws:sqs:ap-northeast-1:111122223333:archiver-failures" }
+    defaults = { arn = "arn:aws:sqs:ap-northeast-1:111122223333:archiver-failures", name = "archiver-failures" }
   }
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:ap-northeast-1:111122223333:log-group:/aws/lambda/archiver" }
@@ -96,8 +86,8 @@ run "encrypted_by_default" {
     error_message = "The file system is encrypted at rest."
   }
   assert {
-    condition     = aws_sqs_queue.failures.sqs_managed_sse_enabled == true
-    error_message = "The failure queue is encrypted at rest."
+    condition     = module.failures.kms_key_arn == null && module.failures.dead_letter_queue_arn == null
+    error_message = "The failure queue is private-queue's: encrypted with SQS managed SSE and TLS only (its tests), no dead-letter queue of its own."
   }
   assert {
     condition     = data.aws_iam_policy_document.file_system[0].statement[0].effect == "Deny" && one(data.aws_iam_policy_document.file_system[0].statement[0].condition).variable == "aws:SecureTransport"
@@ -127,11 +117,9 @@ run "customer_managed_key_everywhere" {
   assert {
     condition = (
       aws_efs_file_system.this[0].kms_key_id == var.kms_key_arn &&
-      aws_sqs_queue.failures.kms_master_key_id == var.kms_key_arn &&
-      aws_cloudwatch_log_group.this.kms_key_id == var.kms_key_arn &&
-      aws_lambda_function.this.kms_key_arn == var.kms_key_arn
+      module.failures.kms_key_arn == var.kms_key_arn
     )
-    error_message = "kms_key_arn encrypts the file system, the queue, the log group and the environment."
+    error_message = "kms_key_arn encrypts the file system and the queue (and reaches module.function: the log group and the environment)."
   }
   assert {
     condition     = contains([for statement in data.aws_iam_policy_document.function.statement : statement.sid], "UseTheKey")
@@ -147,11 +135,7 @@ run "function_mounts_the_access_point_and_parks_failures" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.file_system_config[0].arn == aws_efs_access_point.this.arn && aws_lambda_function.this.file_system_config[0].local_mount_path == "/mnt/archive"
-    error_message = "The function mounts the access point at /mnt/archive."
-  }
-  assert {
-    condition     = aws_lambda_function.this.environment[0].variables["ARCHIVE_ROOT"] == "/mnt/archive" && aws_lambda_function.this.environment[0].variables["ARCHIVE_TIME_ZONE"] == "Asia/Tokyo" && jsondecode(aws_lambda_function.this.environment[0].variables["ARCHIVE_LABELS"]) == { system = "billing", env = "prod" }
+    condition     = module.function.environment["ARCHIVE_ROOT"] == "/mnt/archive" && module.function.environment["ARCHIVE_TIME_ZONE"] == "Asia/Tokyo" && jsondecode(module.function.environment["ARCHIVE_LABELS"]) == { system = "billing", env = "prod" }
     error_message = "The handler's settings come from the module's variables."
   }
   assert {
@@ -159,11 +143,11 @@ run "function_mounts_the_access_point_and_parks_failures" {
     error_message = "The access point fixes the POSIX identity and the root directory."
   }
   assert {
-    condition     = aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == aws_sqs_queue.failures.arn && aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 2
+    condition     = aws_lambda_function_event_invoke_config.this.destination_config[0].on_failure[0].destination == module.failures.arn && aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 2
     error_message = "Failed asynchronous invocations are retried, then parked in the queue."
   }
   assert {
-    condition     = aws_lambda_function.this.vpc_config[0].security_group_ids == toset([aws_security_group.lambda.id])
+    condition     = tolist(module.function.vpc_config.security_group_ids) == tolist([aws_security_group.lambda.id]) && tolist(module.function.vpc_config.subnet_ids) == tolist(var.subnet_ids)
     error_message = "The function runs in its own security group."
   }
   assert {
@@ -184,20 +168,20 @@ run "alarms_watch_errors_parked_and_dropped" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.errors.metric_name == "Errors" && aws_cloudwatch_metric_alarm.errors.dimensions["FunctionName"] == "archiver"
+    condition     = module.function.alarms["errors"].metric_name == "Errors" && module.function.alarms["errors"].dimensions == tomap({ FunctionName = "archiver" }) && module.function.alarms["errors"].name == "archiver-errors"
     error_message = "An alarm on the function's errors."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.parked_payloads.namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.parked_payloads.dimensions["QueueName"] == "archiver-failures"
+    condition     = module.function.alarms["parked-payloads"].namespace == "AWS/SQS" && module.function.alarms["parked-payloads"].dimensions == tomap({ QueueName = "archiver-failures" })
     error_message = "An alarm on the depth of the failure queue."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dropped_events.metric_name == "AsyncEventsDropped"
+    condition     = module.function.alarms["dropped-events"].metric_name == "AsyncEventsDropped" && module.function.alarms["dropped-events"].dimensions == tomap({ FunctionName = "archiver" })
     error_message = "An alarm on events Lambda dropped."
   }
   assert {
-    condition     = alltrue([for alarm in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.parked_payloads, aws_cloudwatch_metric_alarm.dropped_events] : alarm.alarm_actions == toset(var.alarm_actions)])
-    error_message = "Every alarm notifies alarm_actions."
+    condition     = toset(keys(output.alarm_arns)) == toset(["errors", "throttles", "parked-payloads", "dropped-events"])
+    error_message = "Errors, throttles, parked payloads and dropped events alarms."
   }
 }
 
@@ -281,4 +265,50 @@ run "mount_path_must_be_under_mnt" {
   }
 
   expect_failures = [var.mount_path]
+}
+
+run "second_stack_in_the_same_account" {
+  command   = apply
+  state_key = "second"
+
+  module {
+    source = "./modules/efs-archiver"
+  }
+
+  variables {
+    name                 = "audit-archiver"
+    permissions_boundary = "arn:aws:iam::111122223333:policy/platform-boundary"
+  }
+
+  assert {
+    condition     = module.function.environment["POWERTOOLS_SERVICE_NAME"] == "audit-archiver" && module.function.alarms["errors"].dimensions == tomap({ FunctionName = "audit-archiver" })
+    error_message = "Another archiver publishes and alarms under its own names."
+  }
+}
+
+run "two_stacks_have_distinct_alarm_dimensions" {
+  command = plan
+
+  module {
+    source = "./modules/efs-archiver"
+  }
+
+  assert {
+    condition     = run.nfs_only_between_the_function_and_the_file_system.service_name != run.second_stack_in_the_same_account.service_name
+    error_message = "Two archivers in one account must not share the service dimension of their metrics."
+  }
+}
+
+run "kms_alias_is_rejected" {
+  command = plan
+
+  module {
+    source = "./modules/efs-archiver"
+  }
+
+  variables {
+    kms_key_arn = "alias/logs"
+  }
+
+  expect_failures = [var.kms_key_arn]
 }

@@ -1,24 +1,13 @@
 # terraform test with a mocked AWS provider: what the module would create, and what it refuses.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "111122223333" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "ap-northeast-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
+  source = "./tests/mock_aws"
+
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::111122223333:role/archive-cwl" }
   }
   mock_resource "aws_cloudwatch_log_destination" {
     defaults = { arn = "arn:aws:logs:ap-northeast-1:111122223333:destination:archive" }
-  }
-  # Mocked documents keep their statements (asserted below); their rendered JSON is a stand-in.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
 }
 
@@ -303,4 +292,32 @@ run "role_arn_with_a_created_role_is_ambiguous" {
   }
 
   expect_failures = [var.create_role]
+}
+
+run "role_path_and_permissions_boundary" {
+  command = plan
+
+  variables {
+    destination_type     = "kinesis"
+    destination_arn      = "arn:aws:kinesis:ap-northeast-1:111122223333:stream/central"
+    role_path            = "/logpipes/"
+    permissions_boundary = "arn:aws:iam::111122223333:policy/platform-boundary"
+  }
+
+  assert {
+    condition     = aws_iam_role.logs[0].path == "/logpipes/" && aws_iam_role.logs[0].permissions_boundary == var.permissions_boundary
+    error_message = "The role CloudWatch Logs assumes takes the path and the permissions boundary."
+  }
+}
+
+run "destination_key_must_be_a_key_arn" {
+  command = plan
+
+  variables {
+    destination_type        = "kinesis"
+    destination_arn         = "arn:aws:kinesis:ap-northeast-1:111122223333:stream/central"
+    destination_kms_key_arn = "arn:aws:kms:ap-northeast-1:111122223333:alias/aws/kinesis"
+  }
+
+  expect_failures = [var.destination_kms_key_arn]
 }

@@ -56,7 +56,7 @@ data "aws_iam_policy_document" "file_system" {
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.this.arn]
+      identifiers = [module.function.role_arn]
     }
 
     condition {

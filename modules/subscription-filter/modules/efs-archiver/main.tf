@@ -13,12 +13,10 @@ locals {
   efs_security_group_id = local.create_file_system ? aws_security_group.efs[0].id : var.existing_file_system.security_group_id
 
   environment = {
-    ARCHIVE_ROOT                 = var.mount_path
-    ARCHIVE_TIME_ZONE            = var.time_zone
-    ARCHIVE_LINE_FORMAT          = var.line_format
-    ARCHIVE_LABELS               = jsonencode(var.labels)
-    ARCHIVE_SEAL_GRACE_SECONDS   = tostring(var.seal_grace_seconds)
-    POWERTOOLS_SERVICE_NAME      = var.name
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    ARCHIVE_ROOT               = var.mount_path
+    ARCHIVE_TIME_ZONE          = var.time_zone
+    ARCHIVE_LINE_FORMAT        = var.line_format
+    ARCHIVE_LABELS             = jsonencode(var.labels)
+    ARCHIVE_SEAL_GRACE_SECONDS = tostring(var.seal_grace_seconds)
   }
 }

@@ -1,16 +1,16 @@
 output "function_arn" {
   description = "ARN of the archiver function: the destination_arn of the parent module (destination_type = \"lambda\")."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "function_name" {
   description = "Name of the archiver function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "role_arn" {
-  description = "The function's execution role."
-  value       = aws_iam_role.this.arn
+  description = "The function's execution role (created, or function_role_arn)."
+  value       = module.function.role_arn
 }
 
 output "lambda_security_group_id" {
@@ -45,29 +45,30 @@ output "mount_path" {
 
 output "failure_queue_arn" {
   description = "ARN of the queue where payloads that failed every attempt are parked."
-  value       = aws_sqs_queue.failures.arn
+  value       = module.failures.arn
 }
 
 output "failure_queue_url" {
   description = "URL of the failure queue (to inspect and redrive parked payloads)."
-  value       = aws_sqs_queue.failures.url
+  value       = module.failures.url
 }
 
 output "log_group_name" {
   description = "The function's own log group."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.function.log_group_name
 }
 
 output "alarm_arns" {
-  description = "The alarms: errors, parked_payloads, dropped_events."
-  value = {
-    errors          = aws_cloudwatch_metric_alarm.errors.arn
-    parked_payloads = aws_cloudwatch_metric_alarm.parked_payloads.arn
-    dropped_events  = aws_cloudwatch_metric_alarm.dropped_events.arn
-  }
+  description = "ARNs of the alarms by key: errors, throttles, parked-payloads, dropped-events (empty with create_alarms = false)."
+  value       = module.function.alarm_arns
+}
+
+output "service_name" {
+  description = "Powertools service name of the archiver: the service dimension of its metrics."
+  value       = module.function.service_name
 }
 
 output "seal_schedule_rule_arn" {
   description = "The EventBridge rule that triggers the sealing sweep (null when disabled)."
-  value       = try(aws_cloudwatch_event_rule.seal[0].arn, null)
+  value       = one(aws_cloudwatch_event_rule.seal[*].arn)
 }

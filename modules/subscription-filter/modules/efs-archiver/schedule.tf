@@ -13,7 +13,7 @@ resource "aws_cloudwatch_event_target" "seal" {
   count = var.seal_schedule_expression == null ? 0 : 1
 
   rule = aws_cloudwatch_event_rule.seal[0].name
-  arn  = aws_lambda_function.this.arn
+  arn  = module.function.function_arn
 }
 
 resource "aws_lambda_permission" "seal" {
@@ -21,7 +21,7 @@ resource "aws_lambda_permission" "seal" {
 
   statement_id  = "seal-schedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this.function_name
+  function_name = module.function.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.seal[0].arn
 }

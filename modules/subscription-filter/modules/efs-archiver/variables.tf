@@ -9,24 +9,14 @@ variable "name" {
 }
 
 variable "image_uri" {
-  description = "Image URI of the subscription_filter function (build.py writes it to build/images.auto.tfvars.json)."
+  description = "Image URI of the subscription_filter function (build.py writes it to build/images.auto.tfvars.json); lambda-function checks it is repository:tag or repository@sha256:digest."
   type        = string
-
-  validation {
-    condition     = can(regex("^[^\\s]+[:@][^\\s]+$", var.image_uri))
-    error_message = "image_uri must be repository:tag or repository@sha256:digest."
-  }
 }
 
 variable "architecture" {
-  description = "Instruction set of the image: x86_64 (build.py's default) or arm64."
+  description = "Instruction set of the image: x86_64 (build.py's default) or arm64 (lambda-function validates it)."
   type        = string
   default     = "x86_64"
-
-  validation {
-    condition     = contains(["x86_64", "arm64"], var.architecture)
-    error_message = "architecture must be x86_64 or arm64."
-  }
 }
 
 variable "vpc_id" {
@@ -69,8 +59,8 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", coalesce(var.kms_key_arn, "-")))
-    error_message = "kms_key_arn must be a KMS key ARN."
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
   }
 }
 
@@ -161,8 +151,8 @@ variable "timeout" {
   default     = 60
 
   validation {
-    condition     = var.timeout >= 10 && var.timeout <= 900
-    error_message = "timeout must be between 10 and 900 seconds."
+    condition     = var.timeout >= 10
+    error_message = "timeout must be at least 10 seconds; lambda-function checks the upper bound, 900."
   }
 }
 
@@ -172,8 +162,8 @@ variable "memory_size" {
   default     = 512
 
   validation {
-    condition     = var.memory_size >= 256 && var.memory_size <= 10240
-    error_message = "memory_size must be between 256 and 10240 MB."
+    condition     = var.memory_size >= 256
+    error_message = "memory_size must be at least 256 MB; lambda-function checks the upper bound, 10240."
   }
 }
 
@@ -181,11 +171,6 @@ variable "reserved_concurrent_executions" {
   description = "Reserved concurrency of the function (null: unreserved). Writers of one log group's day file take turns, so a few are enough."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 1, false)
-    error_message = "reserved_concurrent_executions must be null or at least 1."
-  }
 }
 
 variable "maximum_retry_attempts" {
@@ -232,26 +217,24 @@ variable "seal_schedule_expression" {
   }
 }
 
+# --- The function (module.function: lambda-function validates these) ---
+
 variable "tracing_mode" {
-  description = "X-Ray tracing of the function: PassThrough or Active (Active adds the X-Ray write permissions)."
+  description = "X-Ray tracing of the function: PassThrough (no handler uses the Powertools Tracer) or Active (adds the X-Ray write permissions)."
   type        = string
   default     = "PassThrough"
-
-  validation {
-    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
-    error_message = "tracing_mode must be PassThrough or Active."
-  }
 }
 
 variable "log_retention_in_days" {
-  description = "Retention of the function's own log group."
+  description = "Retention of the function's own log group (a CloudWatch Logs value: 1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
   type        = number
   default     = 365
+}
 
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
-    error_message = "log_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ..., 365, ..., 3653)."
-  }
+variable "log_level" {
+  description = "Powertools log level of the function: DEBUG, INFO, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
 }
 
 variable "metrics_namespace" {
@@ -260,8 +243,40 @@ variable "metrics_namespace" {
   default     = "logpipes"
 }
 
+variable "create_function_role" {
+  description = "Create the function's execution role (named <name>-archiver). false: use function_role_arn."
+  type        = bool
+  default     = true
+}
+
+variable "function_role_arn" {
+  description = "With create_function_role = false: the function's execution role. It needs the statements of iam.tf, the VPC network interface actions, and to write its log group; the file system policy lets it mount through the access point."
+  type        = string
+  default     = null
+}
+
+variable "role_path" {
+  description = "Path of the IAM role the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the IAM role the module creates (null: none)."
+  type        = string
+  default     = null
+}
+
+# --- Alarms ---
+
+variable "create_alarms" {
+  description = "Create the alarms: function errors and throttles, parked payloads, dropped events."
+  type        = bool
+  default     = true
+}
+
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers."
+  description = "ARNs (e.g. SNS topics) notified when an alarm fires and when it recovers (lambda-function checks they are ARNs)."
   type        = list(string)
   default     = []
 }
