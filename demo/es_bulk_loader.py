@@ -5,11 +5,15 @@
    shows. The example is given an existing domain's endpoint and ARN instead of creating one: moto
    accepts a domain, but the AWS provider then waits on it for over ten minutes.
 2. Upload a plain and a gzip excerpt of the NASA-HTTP logs (demo/data/nasa_http/).
-3. Stand in for what moto does not run, the state machine (devtools/step_functions.py), calling each
-   step's handler from the function's built image context with the environment Terraform gave it.
-   OpenSearch is the local SigV4-checking endpoint (devtools/opensearch_stub.py), or the cluster at
-   ``OPENSEARCH_URL`` when set; the local endpoint answers the first two bulk requests with 429.
-4. Print the report (per file and total), where the documents went, and a sample document.
+3. Start an execution of the state machine Terraform applied. This pipeline's moto server executes
+   it (devtools.step_functions.StepFunctionsServer: moto's ASL interpreter, with the gaps
+   devtools/asl_moto.py closes; the shared server of ``make demo`` does not execute state machines),
+   and each Lambda task runs its function's handler from the built image context with the
+   environment Terraform gave the function. OpenSearch is the local SigV4-checking endpoint
+   (devtools/opensearch_stub.py), or the cluster at ``OPENSEARCH_URL`` when set; the local endpoint
+   answers the first two bulk requests with 429.
+4. Print the execution history summary (states entered, the Map Run, retries), the report (per file
+   and total), where the documents went, and a sample document.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devtools.lambda_runtime import invoke_from_context
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
-from devtools.step_functions import run_state_machine
+from devtools.step_functions import StepFunctionsServer, history_summary, run_execution
 from devtools.terraform import applied_example
 from logpipes.common.apache import parse_line
 from logpipes.es_bulk_loader.documents import document_id, index_name
@@ -53,56 +56,61 @@ def opensearch_endpoint(
         yield stub.url, stub
 
 
-def _function_env(moto: MotoServer, function_name: str) -> dict[str, str]:
-    config = moto.client("lambda").get_function_configuration(FunctionName=function_name)
-    return dict(config.get("Environment", {}).get("Variables", {}))
-
-
 def run(moto: MotoServer, image_uris: dict[str, str]) -> None:
+    """Apply the example to a moto that executes state machines, load the logs with one execution."""
+    del moto  # the shared server does not execute state machines: this pipeline starts its own
+    with (
+        opensearch_endpoint({"testing": "testing"}, "us-east-1") as (url, stub),
+        StepFunctionsServer(lambda_overrides={"OPENSEARCH_ENDPOINT": url}) as local_aws,
+    ):
+        print(f"moto server executing state machines on {local_aws.endpoint_url}")
+        _load(local_aws, image_uris, url, stub)
+    print("destroyed the stack")
+
+
+def _load(moto: MotoServer, image_uris: dict[str, str], url: str, stub: OpenSearchStub | None) -> None:
     print("applying examples/nasa-logs-to-opensearch against moto (32 KiB chunks, 64 KiB bulk requests) ...")
     variables = {
         "image_uris": image_uris,
         "existing_opensearch": {"endpoint": STAND_IN_ENDPOINT, "arn": STAND_IN_DOMAIN_ARN},
         "chunk_bytes": 32 * 1024,
         "bulk_bytes": 64 * 1024,
+        "max_concurrency": 4,
     }
     with applied_example("nasa-logs-to-opensearch", moto, variables) as outputs:
         bucket = outputs["bucket_name"]
-        s3 = moto.client("s3")
+        s3, sfn = moto.client("s3"), moto.client("stepfunctions")
         for path in (PLAIN, GZIPPED):
             s3.put_object(Bucket=bucket, Key=f"nasa/{path.name}", Body=path.read_bytes())
             print(f"uploaded s3://{bucket}/nasa/{path.name} ({path.stat().st_size} bytes)")
-        print(f"state machine {outputs['state_machine_arn']} (Standard, Distributed Map)")
+        where = "the local SigV4-checking endpoint" if stub else "OPENSEARCH_URL"
+        print(f"OpenSearch: {url} ({where}, standing in for {STAND_IN_ENDPOINT})")
+        if stub is not None:
+            stub.inject_request_errors(429, count=2)  # a busy cluster: the loader backs off
 
-        env_of = {step: _function_env(moto, name) for step, name in outputs["function_names"].items()}
-        with opensearch_endpoint({"testing": "testing"}, moto.region) as (url, stub):
-            where = "the local SigV4-checking endpoint" if stub else "OPENSEARCH_URL"
-            print(f"OpenSearch: {url} ({where}, standing in for {STAND_IN_ENDPOINT})")
-            if stub is not None:
-                stub.inject_request_errors(429, count=2)  # a busy cluster: the loader backs off
+        started = time.monotonic()
+        described = run_execution(sfn, outputs["state_machine_arn"], {"bucket": bucket, "prefix": "nasa/"})
+        print(
+            f"execution {described['name']} of {outputs['state_machine_arn']}: {described['status']} in "
+            f"{time.monotonic() - started:.1f} s (handlers ran from build/es_bulk_loader)"
+        )
+        _print_history(history_summary(sfn, described["executionArn"]))
+        if described["status"] != "SUCCEEDED":
+            raise RuntimeError(f"the execution failed: {described.get('error')}: {described.get('cause')}")
+        report = json.loads(described["output"])
+        _print_report(report)
+        _print_documents(moto, url, bucket, report, PLAIN.read_text().split("\n", 1)[0])
 
-            def invoke(handler: str, event: dict[str, Any]) -> Any:
-                step = {"handler": "load"}.get(handler, handler.removesuffix("_handler"))
-                env = {**moto.env(), **env_of[step], "OPENSEARCH_ENDPOINT": url}
-                return invoke_from_context(
-                    "es_bulk_loader", event, env=env, handler=f"logpipes.es_bulk_loader.{handler}"
-                )
 
-            started = time.monotonic()
-            report = run_state_machine(
-                invoke,
-                {"bucket": bucket, "prefix": "nasa/"},
-                s3,
-                results_bucket=outputs["work_bucket_name"],
-                results_prefix=outputs["results_prefix"],
-                max_concurrency=4,
-            )
-            print(
-                f"execution took {time.monotonic() - started:.1f} s (handlers ran from build/es_bulk_loader)"
-            )
-            _print_report(report)
-            _print_documents(moto, url, bucket, report, PLAIN.read_text().split("\n", 1)[0])
-    print("destroyed the stack")
+def _print_history(summary: dict[str, Any]) -> None:
+    print("execution history:")
+    print(f"  states entered: {' -> '.join(summary['states_entered'])}")
+    for map_run in summary["map_runs"]:
+        items = ", ".join(f"{count} {state}" for state, count in map_run["items"].items())
+        print(f"  map run {map_run['arn'].rpartition('/')[2]}: {map_run['status']} ({items})")
+    retries = ", ".join(f"{state} {count}x" for state, count in summary["retries"].items()) or "none"
+    print(f"  retries (Retry of the definition): {retries}")
+    print(f"  events: {', '.join(f'{kind} {count}' for kind, count in summary['events'].items())}")
 
 
 def _print_report(report: dict[str, Any]) -> None:

@@ -62,6 +62,8 @@ def _free_port() -> int:
 class MotoServer:
     """Runs ``moto.server`` in a child process bound to 127.0.0.1 on a free port."""
 
+    program = _SERVER_PROGRAM  # what the child runs (python -c); subclasses may set up more first
+
     def __init__(self, port: int | None = None) -> None:
         self.port = port or _free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
@@ -81,7 +83,7 @@ class MotoServer:
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.env()}
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVER_PROGRAM, "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-c", self.program, "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

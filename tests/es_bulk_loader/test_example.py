@@ -1,5 +1,9 @@
 """examples/nasa-logs-to-opensearch applied to moto: the state machine validates, the wiring is what
-the handlers expect, and a file goes through every step from the built image context.
+the handlers expect, and an execution of the applied state machine takes a file through every step.
+
+The moto server here executes state machines (devtools.step_functions.StepFunctionsServer: moto's
+ASL interpreter with the gaps devtools/asl_moto.py closes); each Lambda task runs its function's
+handler from the built image context, with the environment Terraform gave the function.
 
 moto creates an OpenSearch domain, but the provider then waits on it for many minutes, so the test
 applies the example with ``existing_opensearch`` (a domain ARN; the local SigV4-checking endpoint
@@ -17,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from devtools.lambda_runtime import ensure_built, invoke_from_context
+from devtools.lambda_runtime import ensure_built
 from devtools.moto_server import MotoServer
 from devtools.opensearch_stub import OpenSearchStub
-from devtools.step_functions import run_state_machine
+from devtools.step_functions import StepFunctionsServer, history_summary, run_execution
 from devtools.terraform import applied_example
 from logpipes.es_bulk_loader.documents import document_id
 
@@ -37,10 +41,10 @@ def stub() -> Iterator[OpenSearchStub]:
 
 
 @pytest.fixture(scope="module")
-def moto(moto_server: MotoServer) -> MotoServer:
-    """A clean moto for this module's stack."""
-    moto_server.reset()
-    return moto_server
+def moto(stub: OpenSearchStub) -> Iterator[MotoServer]:
+    """A moto of this module's own that executes state machines; the functions reach the local endpoint."""
+    with StepFunctionsServer(lambda_overrides={"OPENSEARCH_ENDPOINT": stub.url}) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -112,20 +116,32 @@ def test_the_validation_can_fail(moto: MotoServer) -> None:
     assert validation_problems(moto, json.dumps(dangling)) == ["A/B: Next 'C' is not a state"]
 
 
-def test_the_wiring_is_scoped_and_complete(moto: MotoServer, example: dict[str, Any]) -> None:
-    iam, lambdas = moto.client("iam"), moto.client("lambda")
-    names = example["function_names"]
-    load_policy = json.dumps(
-        iam.get_role_policy(RoleName=names["load"], PolicyName=names["load"])["PolicyDocument"]
+def inline_policies(moto: MotoServer, function_name: str) -> str:
+    """Every inline policy of the function's role, as one JSON text."""
+    iam = moto.client("iam")
+    role = (
+        moto.client("lambda")
+        .get_function_configuration(FunctionName=function_name)["Role"]
+        .rpartition("/")[2]
     )
+    return json.dumps(
+        [
+            iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        ]
+    )
+
+
+def test_the_wiring_is_scoped_and_complete(moto: MotoServer, example: dict[str, Any]) -> None:
+    lambdas = moto.client("lambda")
+    names = example["function_names"]
+    load_policy = inline_policies(moto, names["load"])
     assert (
         f"{DOMAIN_ARN}/_bulk" in load_policy
         and '"es:ESHttpPost"' in load_policy
         and "es:*" not in load_policy
     )
-    prepare_policy = json.dumps(
-        iam.get_role_policy(RoleName=names["prepare"], PolicyName=names["prepare"])["PolicyDocument"]
-    )
+    prepare_policy = inline_policies(moto, names["prepare"])
     assert f"{DOMAIN_ARN}/_index_template/*" in prepare_policy and "s3:" not in prepare_policy
     load_env = lambdas.get_function_configuration(FunctionName=names["load"])["Environment"]["Variables"]
     assert (
@@ -137,32 +153,27 @@ def test_the_wiring_is_scoped_and_complete(moto: MotoServer, example: dict[str, 
     assert target["Arn"] == example["state_machine_arn"]
 
 
-def test_a_file_goes_through_every_step_from_the_built_image(
+def test_an_execution_of_the_applied_state_machine_loads_a_file_from_the_built_image(
     moto: MotoServer, example: dict[str, Any], stub: OpenSearchStub, shared_data: Path
 ) -> None:
-    s3, lambdas = moto.client("s3"), moto.client("lambda")
+    s3, sfn = moto.client("s3"), moto.client("stepfunctions")
     data = (shared_data / "nasa_http" / "NASA_access_log_Jul95.first2000.log").read_bytes()
     s3.put_object(Bucket=example["bucket_name"], Key="nasa/Jul95.log", Body=data)
-    env_of = {
-        step: lambdas.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-        for step, name in example["function_names"].items()
-    }
-
-    def invoke(handler: str, event: dict[str, Any]) -> Any:
-        step = "load" if handler == "handler" else handler.removesuffix("_handler")
-        env = {**moto.env(), **env_of[step], "OPENSEARCH_ENDPOINT": stub.url}
-        return invoke_from_context(
-            "es_bulk_loader", event, env=env, handler=f"logpipes.es_bulk_loader.{handler}"
-        )
-
     stub.inject_request_errors(429, count=1)  # the loader backs off and sends again
-    report = run_state_machine(
-        invoke, {"bucket": example["bucket_name"], "keys": ["nasa/Jul95.log"]}, s3,
-        example["work_bucket_name"], example["results_prefix"], max_concurrency=4,
-    )  # fmt: skip
 
+    described = run_execution(
+        sfn, example["state_machine_arn"], {"bucket": example["bucket_name"], "keys": ["nasa/Jul95.log"]}
+    )
+
+    assert described["status"] == "SUCCEEDED", described
+    report = json.loads(described["output"])
     total = report["total"]
     assert (total["lines"], total["indexed"], total["dead_lettered"], total["chunks"]) == (2000, 2000, 0, 4)
+    assert total["retried_requests"] == 1
+    summary = history_summary(sfn, described["executionArn"])
+    assert summary["states_entered"] == ["Prepare", "Plan", "Load", "Report"]
+    (map_run,) = summary["map_runs"]
+    assert map_run["status"] == "SUCCEEDED" and map_run["items"]["succeeded"] == 4
     stored = stub.all_documents()
     assert len(stored) == 2000 and stub.rejected_requests == []
     first = stored[("nasa-logs-1995.07.01", document_id(example["bucket_name"], "nasa/Jul95.log", 0))]
