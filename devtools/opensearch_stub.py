@@ -15,7 +15,8 @@ strict where a client can go wrong:
 Documents are stored by ``_index``/``_id`` (re-indexing an id overwrites it and bumps its version).
 Tests can make it answer like a loaded cluster: whole requests with 429/503 or a dropped connection,
 and chosen items with per-item errors (``inject_request_errors``, ``inject_disconnects``,
-``inject_item_errors``). ``_refresh``, ``_count``, ``_mget``, ``GET _doc`` and ``DELETE index`` let a
+``inject_item_errors``), answer late (``inject_slow_responses``), and refuse bodies over
+``max_content_length`` with 413. ``_refresh``, ``_count``, ``_mget``, ``GET _doc`` and ``DELETE index`` let a
 test read back what was loaded with the same HTTP calls it would make to a real cluster.
 """
 
@@ -29,6 +30,7 @@ import ipaddress
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,12 +108,16 @@ class OpenSearchStub:
     """Why requests were refused (signature, framing): a well-behaved client leaves this empty."""
     bulk_bodies: int = 0
     bulk_items: int = 0
+    max_content_length: int | None = None
+    """OpenSearch's ``http.max_content_length``: a larger request body is answered 413 unread (Amazon
+    OpenSearch Service fixes it by instance type, 10 MiB on the small ones)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         # (status, path or None for any) to answer next; status 0 = drop the connection
         self._request_faults: list[tuple[int, str | None]] = []
         self._item_faults: list[_ItemFault] = []
+        self._slow_responses: list[tuple[float, str | None]] = []  # (seconds, path or None for any)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -157,6 +163,12 @@ class OpenSearchStub:
         with self._lock:
             self._request_faults.extend([(0, path)] * count)
 
+    def inject_slow_responses(self, seconds: float, count: int = 1, path: str | None = "/_bulk") -> None:
+        """Handle the next ``count`` requests to ``path`` fully, then wait ``seconds`` before answering:
+        a client that times out has had its request applied (what a lost response looks like)."""
+        with self._lock:
+            self._slow_responses.extend([(seconds, path)] * count)
+
     def inject_item_errors(
         self,
         status: int,
@@ -187,6 +199,14 @@ class OpenSearchStub:
                     del self._request_faults[position]
                     return status
         return None
+
+    def _next_slow_response(self, path: str) -> float:
+        with self._lock:
+            for position, (seconds, fault_path) in enumerate(self._slow_responses):
+                if fault_path is None or fault_path == path:
+                    del self._slow_responses[position]
+                    return seconds
+        return 0.0
 
     def _item_fault(self, index: str, doc_id: str | None, source: dict[str, Any] | None) -> _ItemFault | None:
         with self._lock:
@@ -520,15 +540,21 @@ _ROUTES: list[tuple[Callable[[_Request], bool], Callable[[OpenSearchStub, _Reque
 class _Handler(BaseHTTPRequestHandler):
     owner: OpenSearchStub
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK hold every keep-alive response back ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests assert on the stub's state, not on its access log."""
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
         stub = self.owner
+        body = self.rfile.read(length) if length else b""
+        if stub.max_content_length is not None and length > stub.max_content_length:
+            self._answer_too_large(length)
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
         fault = stub._next_request_fault(self.path.partition("?")[0])
         if fault == 0:
             self.close_connection = True
@@ -548,6 +574,25 @@ class _Handler(BaseHTTPRequestHandler):
                 with stub._lock:
                     stub.rejected_requests.append(f"{self.command} {self.path}: {error}")
             status, payload = error.status, error.body
+        delay = stub._next_slow_response(self.path.partition("?")[0])
+        if delay:
+            time.sleep(delay)
+        self._answer(status, payload)
+
+    def _answer_too_large(self, length: int) -> None:
+        """413 without looking at the body (read only so that the client sees the answer)."""
+        self._answer(
+            413,
+            {
+                "error": {
+                    "type": "content_too_long_exception",
+                    "reason": f"request of {length} bytes > {self.owner.max_content_length}",
+                },
+                "status": 413,
+            },
+        )
+
+    def _answer(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")

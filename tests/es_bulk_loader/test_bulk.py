@@ -8,16 +8,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.lambda_runtime import FakeLambdaContext
 from devtools.opensearch_stub import OpenSearchStub
-from logpipes.es_bulk_loader.bulk import (
-    Backoff,
-    BulkClient,
-    BulkProtocolError,
-    BulkRejected,
-    BulkUnavailable,
-)
+from logpipes.es_bulk_loader.bulk import Backoff, BulkClient
 from logpipes.es_bulk_loader.documents import BulkRenderer, document_id
-from logpipes.es_bulk_loader.load import index_lines
+from logpipes.es_bulk_loader.load import LoadCounts, index_lines, remaining_seconds
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 from logpipes.es_bulk_loader.settings import IndexSettings
 from logpipes.es_bulk_loader.template import prepare
@@ -101,7 +96,7 @@ def test_items_still_rejected_after_the_last_attempt_are_transient_dead_letters(
     assert sleeps == [0.4, 0.8, 1.6]  # exponential backoff between the 4 attempts
 
 
-@pytest.mark.parametrize("fault", [429, 502, 503, 504, "disconnect"])
+@pytest.mark.parametrize("fault", [429, 500, 502, 503, 504, "disconnect"])
 def test_whole_requests_are_retried_on_429_5xx_and_lost_connections(
     shared_data: Path, stub: OpenSearchStub, client: BulkClient, fault: int | str
 ) -> None:
@@ -114,16 +109,9 @@ def test_whole_requests_are_retried_on_429_5xx_and_lost_connections(
     assert len(stub.all_documents()) == 20
 
 
-def test_a_cluster_that_stays_unavailable_fails_the_chunk(
-    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+def test_requests_signed_with_the_wrong_key_are_refused_and_their_documents_dead_lettered(
+    shared_data: Path, stub: OpenSearchStub
 ) -> None:
-    stub.inject_request_errors(503, count=4)
-    with pytest.raises(BulkUnavailable, match="4 times, last: HTTP 503"):
-        client.send(nasa_entries(shared_data, 5))
-    assert stub.all_documents() == {}
-
-
-def test_requests_signed_with_the_wrong_key_are_refused(shared_data: Path, stub: OpenSearchStub) -> None:
     for auth in (
         sigv4_auth("es", REGION, signing_session(secret="not-the-secret")),
         sigv4_auth("aoss", REGION, signing_session()),  # right key, wrong service scope
@@ -131,8 +119,12 @@ def test_requests_signed_with_the_wrong_key_are_refused(shared_data: Path, stub:
         None,
     ):
         client = BulkClient(OpenSearchHttp(stub.url, auth), max_attempts=1)
-        with pytest.raises(BulkRejected, match="HTTP 403"):
-            client.send(nasa_entries(shared_data, 2))
+        result = client.send(nasa_entries(shared_data, 2))
+        # Retrying cannot fix a refusal: the documents are dead letters with the cluster's answer.
+        assert result.indexed == 0 and result.requests == 1
+        assert [(d.status, d.transient, d.error["type"]) for d in result.dead_letters] == [
+            (403, False, "security_exception")
+        ] * 2
     assert len(stub.rejected_requests) == 4 and stub.all_documents() == {}
 
 
@@ -167,7 +159,7 @@ def test_the_endpoint_enforces_ndjson_framing(
     assert http.request("POST", "/_bulk", b'{"index":{}}\n{}\n', content_type="text/plain").status_code == 406
 
 
-def test_a_response_without_one_item_per_document_is_an_error(stub: OpenSearchStub) -> None:
+def test_a_response_without_one_item_per_document_is_retried_then_dead_lettered(stub: OpenSearchStub) -> None:
     class TruncatingHttp(OpenSearchHttp):
         def request(self, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
             response = requests.Response()
@@ -175,9 +167,11 @@ def test_a_response_without_one_item_per_document_is_an_error(stub: OpenSearchSt
             response._content = json.dumps({"errors": False, "items": []}).encode()
             return response
 
-    client = BulkClient(TruncatingHttp(stub.url, None), max_attempts=1)  # type: ignore[arg-type]
-    with pytest.raises(BulkProtocolError, match="sent 1 documents, the response has 0 items"):
-        client.send(['{"index":{"_index":"a"}}\n{}\n'])
+    client = BulkClient(TruncatingHttp(stub.url, None), max_attempts=2, backoff=Backoff(sleep=lambda s: None))  # type: ignore[arg-type]
+    result = client.send(['{"index":{"_index":"a","_id":"x0"}}\n{}\n'])
+    (letter,) = result.dead_letters
+    assert letter.transient and "sent 1 documents, the response has 0 items" in letter.error["reason"]
+    assert result.requests == 2 and result.indexed == 0
 
 
 def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
@@ -189,3 +183,94 @@ def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
     jittered = Backoff(base_seconds=0.5, cap_seconds=4.0, sleep=waits.append, random=lambda: 0.25)
     jittered.wait(2)
     assert waits[-1] == 0.5
+
+
+def load(shared_data: Path, client: BulkClient, bulk_bytes: int, data: bytes | None = None) -> LoadCounts:
+    data = data or (shared_data / "nasa_http" / "NASA_access_log_Jul95.first2000.log").read_bytes()
+    return index_lines([data], 0, BulkRenderer("logs", "Jul95.log", PATTERN), client, bulk_bytes)
+
+
+def test_a_whole_request_500_is_retried_and_the_chunk_completes(
+    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+) -> None:
+    """Defect 8: a 500 for a whole request was final; the rest of the chunk was never sent."""
+    stub.inject_request_errors(500, count=2)
+    counts = load(shared_data, client, bulk_bytes=64 * 1024)
+    assert (counts.lines, counts.indexed, counts.dead_lettered, counts.retried_requests) == (2000, 2000, 0, 2)
+    assert len(stub.all_documents()) == 2000
+
+
+def test_a_413_halves_the_request_until_it_fits(
+    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+) -> None:
+    """Defect 8: a 413 was final. The cluster's cap (here 20 KiB) is below BULK_BYTES (64 KiB)."""
+    stub.max_content_length = 20 * 1024
+    counts = load(shared_data, client, bulk_bytes=64 * 1024)
+    assert (counts.lines, counts.indexed, counts.dead_lettered) == (2000, 2000, 0)
+    assert len(stub.all_documents()) == 2000
+    assert counts.split_requests > 0 and stub.rejected_requests == []
+
+
+def test_a_document_larger_than_the_request_cap_is_dead_lettered_alone(
+    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+) -> None:
+    data = (shared_data / "nasa_http" / "NASA_access_log_Jul95.first2000.log").read_bytes()
+    lines = data.splitlines(keepends=True)
+    huge = b'h - - [01/Jul/1995:00:00:01 -0400] "GET /' + b"a" * 70_000 + b' HTTP/1.0" 200 1\n'
+    counts = load(shared_data, client, bulk_bytes=64 * 1024, data=b"".join([*lines[:10], huge, *lines[10:]]))
+
+    assert (counts.lines, counts.indexed, counts.dead_lettered, counts.failed) == (2001, 2000, 1, 0)
+    (letter,) = counts.dead_letters
+    assert letter.status == 413 and not letter.transient
+    assert json.loads(letter.entry.split("\n")[1])["message"] == huge.decode().rstrip("\n")
+    assert len(stub.all_documents()) == 2000
+
+
+def test_a_single_document_the_cluster_refuses_as_too_large_is_dead_lettered_alone(
+    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+) -> None:
+    entries = nasa_entries(shared_data, 40)
+    stub.max_content_length = max(len(e) for e in entries) - 1  # the longest entry cannot go through
+    result = client.send(entries)
+    assert result.indexed == 39 and [d.status for d in result.dead_letters] == [413]
+    assert len(stub.all_documents()) == 39
+
+
+def test_a_cluster_that_stays_unavailable_gets_the_rest_of_the_chunk_dead_lettered(
+    shared_data: Path, stub: OpenSearchStub, client: BulkClient
+) -> None:
+    """Retries exhausted: the lines are dead letters marked transient (replayable as they are), never lost."""
+    stub.inject_request_errors(503, count=4)  # the 4 attempts of the first request
+    counts = load(shared_data, client, bulk_bytes=64 * 1024)
+    assert counts.lines == 2000 and counts.indexed + counts.dead_lettered == 2000
+    assert counts.indexed == 0 and counts.failed == counts.dead_lettered == 2000
+    assert {(d.status, d.transient) for d in counts.dead_letters} == {(503, True)}
+    assert stub.all_documents() == {}
+
+
+def test_retries_stop_before_the_function_runs_out_of_time(
+    shared_data: Path, stub: OpenSearchStub, http: OpenSearchHttp, sleeps: RecordedSleeps
+) -> None:
+    left = [100.0]  # seconds the invocation may still spend
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        left[0] -= seconds
+
+    backoff = Backoff(base_seconds=4.0, cap_seconds=60.0, sleep=sleep, random=lambda: 1.0)
+    client = BulkClient(http, max_attempts=100, backoff=backoff, time_left=lambda: left[0])
+    stub.inject_request_errors(503, count=1000)
+    result = client.send(nasa_entries(shared_data, 5))
+
+    # 8 + 16 + 32 s waited; the next wait (60 s) would leave less than a request needs: stop there.
+    assert sleeps == [8.0, 16.0, 32.0] and result.requests == 4
+    assert [(d.status, d.transient) for d in result.dead_letters] == [(503, True)] * 5
+    # The rest of the chunk is dead-lettered at once: no request, no wait.
+    later = client.send(nasa_entries(shared_data, 7))
+    assert (later.requests, len(later.dead_letters), len(sleeps)) == (0, 7, 3)
+    assert stub.all_documents() == {}
+
+
+def test_the_handler_gives_the_client_the_invocations_time_less_a_reserve() -> None:
+    time_left = remaining_seconds(FakeLambdaContext(timeout_ms=30_000), reserve_seconds=10.0)
+    assert 19.0 < time_left() <= 20.0

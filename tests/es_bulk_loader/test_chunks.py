@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +13,12 @@ from hypothesis import strategies as st
 
 from logpipes.es_bulk_loader.chunks import (
     CorruptGzip,
+    LongLine,
+    bounded_lines,
     gunzip,
     line_aligned_pieces,
     line_aligned_ranges,
     newline_end,
-    whole_lines,
 )
 
 KIB = 1024
@@ -38,7 +40,8 @@ def blocks_of(data: bytes, size: int) -> Iterator[bytes]:
 
 
 def gzip_chunks(data: bytes, chunk_bytes: int, block: int = 7 * KIB) -> list[tuple[int, bytes]]:
-    return list(line_aligned_pieces(gunzip(blocks_of(gzip.compress(data), block)), chunk_bytes))
+    pieces = line_aligned_pieces(gunzip(blocks_of(gzip.compress(data), block)), chunk_bytes)
+    return [(offset, b"".join(fragments)) for offset, fragments in pieces]
 
 
 def assert_chunked(data: bytes, chunks: list[tuple[int, bytes]], chunk_bytes: int) -> None:
@@ -113,12 +116,70 @@ def test_corrupt_and_truncated_gzip_are_errors() -> None:
         b"".join(gunzip([data[:10] + b"\x00" * 50 + data[60:]]))
 
 
-def test_whole_lines_regroups_blocks_at_line_ends() -> None:
+def lines_of(data: bytes) -> list[bytes]:
+    """Lines as the loader counts them: ended by LF only (with it), the last one maybe without."""
+    return re.findall(rb"[^\n]*\n|[^\n]+$", data)
+
+
+def regroup(data: bytes, block: int, max_line_bytes: int) -> tuple[list[bytes], list[bytes]]:
+    """(blocks of whole lines, long lines joined back) that ``bounded_lines`` makes of ``data``."""
+    whole, long_lines, current = [], [], b""
+    for piece in bounded_lines(blocks_of(data, block), max_line_bytes):
+        if isinstance(piece, LongLine):
+            assert len(piece.fragment) <= max(block, max_line_bytes)  # never joined
+            current += piece.fragment
+            if piece.ends_line:
+                long_lines.append(current)
+                current = b""
+        else:
+            assert current == b"", "a block of lines in the middle of a long line"
+            whole.append(piece)
+    assert current == b""
+    return whole, long_lines
+
+
+def test_bounded_lines_regroups_blocks_at_line_ends() -> None:
     data = b"one\ntwo\nthree\nfour"
     for size in range(1, len(data) + 1):
-        groups = list(whole_lines(blocks_of(data, size)))
-        assert b"".join(groups) == data
-        assert all(group.endswith(b"\n") for group in groups[:-1])
+        whole, long_lines = regroup(data, size, max_line_bytes=100)
+        assert b"".join(whole) == data and long_lines == []
+        assert all(group.endswith(b"\n") for group in whole[:-1])
+
+
+def test_a_line_over_the_limit_comes_in_fragments_the_others_whole() -> None:
+    data = b"short\n" + b"x" * 5000 + b"\nmiddle\n" + b"y" * 3000
+    whole, long_lines = regroup(data, 100, max_line_bytes=1000)
+    assert long_lines == [b"x" * 5000 + b"\n", b"y" * 3000]
+    assert b"".join(whole) == b"short\nmiddle\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"\n", b"a", b"bb" * 50, b"\r\n", b"\x00" * 700]), max_size=80).map(
+        b"".join
+    ),
+    block=st.integers(1, 2000),
+    max_line_bytes=st.integers(1, 1500),
+)
+def test_bounded_lines_keeps_every_byte_and_splits_only_lines_over_the_limit(
+    data: bytes, block: int, max_line_bytes: int
+) -> None:
+    whole, long_lines = regroup(data, block, max_line_bytes)
+    lines = data.splitlines(keepends=True)
+    # Every line is either in a block of whole lines or is one long line, in order, once.
+    assert sorted(
+        long_lines + [line for group in whole for line in group.splitlines(keepends=True)]
+    ) == sorted(lines)
+    assert all(len(line) > max_line_bytes for line in long_lines)
+    for group in whole:
+        # A block of lines is at most one input block plus the limit.
+        assert len(group) <= block + max_line_bytes
+
+
+def test_gunzip_returns_bounded_blocks_of_a_bomb() -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * KIB), 9)  # 64 KiB that inflate to 64 MiB
+    sizes = [len(block) for block in gunzip([bomb], out_bytes=1024 * KIB)]
+    assert sum(sizes) == 64 * 1024 * KIB and max(sizes) <= 1024 * KIB
 
 
 def test_chunk_size_must_be_positive() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +141,52 @@ def test_an_execution_started_by_the_s3_trigger_loads_the_new_object(s3: Any, sh
 
     assert (request.keys, request.index_pattern) == (("incoming/access log (1).log",), "nasa-logs-%Y.%m.%d")
     assert plan(s3, request, SETTINGS)["chunks"] == 1
+
+
+MIB = 1024 * 1024
+# plan.py's documented bound with 1 MiB chunks: an 8 MiB upload part, botocore's copy of it while it
+# is sent, and a few 1 MiB read/inflate blocks.
+PLAN_MEMORY_BOUND = 24 * MIB
+
+
+def peak_python_memory(run: Callable[[], object]) -> int:
+    """Peak bytes allocated by Python (objects, bytes buffers, zlib output) while ``run`` runs."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("key", "body"),
+    [
+        ("bomb-no-newline.gz", gzip.compress(b"\0" * (48 * MIB), 9)),  # ~48 KB that inflate to 48 MiB
+        ("bomb-newlines.gz", gzip.compress(b"\n" * (48 * MIB), 9)),  # 48 Mi empty lines
+        ("one-line.log", b"x" * (48 * MIB)),  # a plain object that is a single line
+    ],
+)
+def test_planning_memory_is_bounded_by_the_chunk_size_whatever_the_object_holds(
+    s3: Any, key: str, body: bytes
+) -> None:
+    """Defect 9: the plan step held the whole inflated object (and a copy of it) in memory."""
+    settings = dataclasses.replace(SETTINGS, chunk_bytes=1 * MIB)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    del body
+    planned: dict[str, Any] = {}
+    peak = peak_python_memory(
+        lambda: planned.update(
+            plan(s3, parse_request({"bucket": BUCKET, "keys": [key]}, "e", settings), settings)
+        )
+    )
+
+    print(f"plan {key}: peak {peak / MIB:.1f} MiB")
+    assert peak < PLAN_MEMORY_BOUND, f"peak {peak / MIB:.1f} MiB"
+    (file,) = planned["files"]
+    manifest = planned["manifest"]
+    chunks = json.loads(s3.get_object(Bucket=manifest["bucket"], Key=manifest["key"])["Body"].read())
+    # Nothing was lost on the way: the chunks still tile the 48 MiB of content.
+    assert sum(c["end"] - c["start"] for c in chunks) == 48 * MIB
+    assert file["chunks"] == len(chunks) == (48 if key == "bomb-newlines.gz" else 1)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from logpipes.es_bulk_loader.bulk import BulkClient
-from logpipes.es_bulk_loader.load import load_chunk
+from logpipes.es_bulk_loader.load import load_chunk, remaining_seconds
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp
 from logpipes.es_bulk_loader.plan import Chunk, index_pattern_of, parse_request, plan
 from logpipes.es_bulk_loader.report import read_map_results, summarize
@@ -24,6 +24,8 @@ from logpipes.es_bulk_loader.settings import IndexSettings, LoadSettings, OpenSe
 from logpipes.es_bulk_loader.template import prepare
 
 logger = Logger()
+# Kept free at the end of a Load invocation to write the chunk's dead letters (load_timeout >= 30 s).
+DEAD_LETTER_RESERVE_SECONDS = 10.0
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "logpipes"))
 
 
@@ -64,7 +66,11 @@ def plan_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
 def handler(event: Chunk, context: LambdaContext) -> dict[str, Any]:
     """Load one chunk (an item of the Distributed Map)."""
     settings = LoadSettings.from_env()
-    client = BulkClient(_opensearch(), max_attempts=settings.max_attempts)
+    client = BulkClient(
+        _opensearch(),
+        max_attempts=settings.max_attempts,
+        time_left=remaining_seconds(context, DEAD_LETTER_RESERVE_SECONDS),
+    )
     result = load_chunk(_s3(), event, client, settings.bulk_bytes, settings.dead_letters)
     logger.info("chunk loaded", extra=result)
     return result

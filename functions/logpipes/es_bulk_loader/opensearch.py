@@ -13,7 +13,8 @@ from requests_aws4auth import AWS4Auth
 from logpipes.es_bulk_loader.settings import OpenSearchSettings
 
 # (connect, read) seconds: a 5 MB bulk request can take a while to be indexed on a small domain.
-TIMEOUT = (5.0, 120.0)
+CONNECT_TIMEOUT, READ_TIMEOUT = 5.0, 120.0
+TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
 
 
 class OpenSearchError(RuntimeError):
@@ -56,13 +57,14 @@ class OpenSearchHttp:
         body: bytes | None = None,
         params: dict[str, str] | None = None,
         content_type: str = "application/json",
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> requests.Response:
         """Send one request; connection errors and timeouts propagate as requests exceptions."""
         url = f"{self.endpoint}{path}"
         if params:
             url = f"{url}?{canonical_query(params)}"
         return self.session.request(
-            method, url, data=body, headers={"Content-Type": content_type}, auth=self.auth, timeout=TIMEOUT
+            method, url, data=body, headers={"Content-Type": content_type}, auth=self.auth, timeout=timeout
         )
 
     def put_json(self, path: str, document: dict[str, Any]) -> dict[str, Any]:

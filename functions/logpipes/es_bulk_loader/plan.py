@@ -2,7 +2,12 @@
 
 Plain objects become byte ranges of the object itself (a few small ranged reads find the line ends;
 nothing is copied). Gzip objects cannot be read from the middle, so they are stream-decompressed
-once and written back as line-aligned chunk objects under the work prefix. The chunk list goes to
+once and written back as line-aligned chunk objects under the work prefix.
+
+Memory is bounded whatever an object holds (a gzip bomb, one endless line, millions of empty
+lines): inflation is done 1 MiB at a time, a chunk is uploaded as it arrives (one multipart part of
+8 MiB at most in memory), and line ends are probed in windows of at most 1 MiB. About
+``2 * PART_BYTES + 3 * READ_BLOCK`` (~19 MiB) of Python memory whatever the chunk size. The chunk list goes to
 S3 as a JSON array: the Distributed Map reads it with its ItemReader, so its size is not limited
 by the 256 KB state payload.
 """
@@ -156,9 +161,16 @@ def _gzip_chunks(s3: Any, request: PlanRequest, key: str, settings: PlanSettings
     folder = f"{settings.work_prefix}chunks/{request.execution}/{document_id_prefix(request.bucket, key)}"
     chunks = []
     decompressed = gunzip(objects.stream(s3, request.bucket, key))
-    for offset, piece in line_aligned_pieces(decompressed, settings.chunk_bytes):
+    for offset, fragments in line_aligned_pieces(decompressed, settings.chunk_bytes):
         chunk_key = f"{folder}/{offset}.log"
-        s3.put_object(Bucket=settings.work_bucket, Key=chunk_key, Body=piece, ContentType="text/plain")
+        upload = objects.S3Upload(s3, settings.work_bucket, chunk_key, "text/plain")
+        try:
+            for fragment in fragments:
+                upload.write(fragment)
+            upload.close()
+        except BaseException:
+            upload.abort()
+            raise
         chunks.append(
             Chunk(
                 bucket=request.bucket,
@@ -166,7 +178,7 @@ def _gzip_chunks(s3: Any, request: PlanRequest, key: str, settings: PlanSettings
                 chunk_bucket=settings.work_bucket,
                 chunk_key=chunk_key,
                 start=0,
-                end=len(piece),
+                end=upload.size,
                 offset=offset,
                 index_pattern=request.index_pattern,
             )
