@@ -50,6 +50,15 @@ def loaded_rows(database: Database) -> list[tuple[Any, ...]]:
     return database.query(f"SELECT * FROM {TABLE} ORDER BY source_key, source_line")
 
 
+def rejects_of(s3: Any, key: str) -> list[dict[str, Any]]:
+    """The reject records the loader wrote for the log object ``key`` (none when it wrote no file)."""
+    try:
+        raw = s3.get_object(Bucket=STAGING_BUCKET, Key=f"rejects/{LOG_BUCKET}/{key}.jsonl.gz")["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return []
+    return [json.loads(line) for line in gzip.decompress(raw).splitlines()]
+
+
 def test_objects_load_every_line_typed(
     shared_data: Path,
     buckets: Any,
@@ -252,3 +261,34 @@ def test_staged_files_and_manifests(
     assert sorted(row.split(b"\t")[:2] for row in rows) == [[b"s3-access/a", b"1"], [b"s3-access/b", b"1"]]
     assert all(row.count(b"\t") == len(FIELD_NAMES) + 1 for row in rows)
     assert any(key.endswith("/objects.manifest") for key in keys)
+
+
+def test_load_failing_for_one_object_fails_only_its_message(
+    shared_data: Path, buckets: Any, loader_env: dict[str, str], database: Database,
+    lambda_context: FakeLambdaContext,
+) -> None:  # fmt: skip
+    """A load error no line explains (here a trigger refusing one object's rows): the batch is split
+    until the failing object is alone, the others load, and only its message is reported."""
+    lines = sample_lines(shared_data)
+    assert handler(sqs_event(put_log_objects(buckets, {"first": lines[0] + "\n"})), lambda_context)
+    database.query(
+        "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RAISE EXCEPTION 'refused by a trigger'; END$$"
+    )
+    database.query(
+        f"CREATE TRIGGER refuse BEFORE INSERT ON {TABLE} FOR EACH ROW"
+        " WHEN (NEW.source_key = 's3-access/poison') EXECUTE FUNCTION {schema}.refuse()"
+    )
+    names = [f"good-{index}" for index in range(6)]
+    objects = {name: lines[index + 1] + "\n" for index, name in enumerate(names)}
+    objects = dict(list(objects.items())[:3]) | {"poison": lines[9] + "\n"} | dict(list(objects.items())[3:])
+    event = sqs_event(put_log_objects(buckets, objects))
+
+    response = handler(event, FakeLambdaContext())
+
+    poison = event["Records"][3]["messageId"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison}]}
+    assert database.query(f"SELECT source_key FROM {TABLE} ORDER BY 1") == [
+        (f"{LOG_PREFIX}{name}",) for name in sorted(["first", *names])
+    ]
+    assert database.query(f"SELECT count(*) FROM {LEDGER}") == [(7,)]

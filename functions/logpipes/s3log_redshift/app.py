@@ -2,9 +2,13 @@
 
 1. Each SQS message (Powertools BatchProcessor): read the objects it announces and stage them. A
    message whose objects cannot be read or staged fails alone.
-2. The staged objects of every other message: one load transaction (loader.py). If it fails, those
-   messages fail too and come back after the visibility timeout; the ledger makes the retry skip
-   anything that did get loaded, so a redelivered message never loads a row twice.
+2. The staged objects of every other message: one load transaction (loader.py). If the database
+   refuses it (a statement failed: an object no line check explains), the messages are split in
+   halves and each half loaded alone, down to single messages, so that only the failing objects'
+   messages are reported; the others load. If the load cannot run at all (connection, throttling,
+   the deadline), splitting would not help: every message of the attempt is reported. Reported
+   messages come back after the visibility timeout (and after maxReceiveCount, go to the DLQ); the
+   ledger makes the retry skip anything that did get loaded, so a redelivery never loads a row twice.
 """
 
 from __future__ import annotations
@@ -63,12 +67,38 @@ class BatchOutcome:
     messages: int
     failed_messages: list[str] = field(default_factory=list)  # SQS message ids
     staged: list[StagedObject] = field(default_factory=list)
-    result: LoadResult | None = None
-    load_error: str | None = None
+    results: list[LoadResult] = field(default_factory=list)  # one per committed load (split batches: more)
+    load_errors: list[str] = field(default_factory=list)  # one per failed load attempt (split or not)
+
+
+def _load_isolating(
+    loader: Loader,
+    groups: list[tuple[str, list[StagedObject]]],
+    batch_id: str,
+    deadline: float,
+    outcome: BatchOutcome,
+) -> None:
+    """Load the staged objects of ``groups`` (message id, its objects); on a refused load, bisect."""
+    try:
+        outcome.results.append(
+            loader.load([item for _, staged in groups for item in staged], batch_id, deadline)
+        )
+    except LoadError as error:
+        outcome.load_errors.append(str(error))
+        if error.statement_failed and len(groups) > 1 and time.monotonic() < deadline:
+            half = len(groups) // 2
+            # Each part gets its own staging manifests (and ledger batch id).
+            _load_isolating(loader, groups[:half], f"{batch_id}/a", deadline, outcome)
+            _load_isolating(loader, groups[half:], f"{batch_id}/b", deadline, outcome)
+            return
+        outcome.failed_messages += [message for message, _ in groups]
+    except (ClientError, BotoCoreError) as error:
+        outcome.load_errors.append(str(error))
+        outcome.failed_messages += [message for message, _ in groups]
 
 
 def process_batch(event: Mapping[str, Any], loader: Loader, batch_id: str, deadline: float) -> BatchOutcome:
-    """Stage every announced object, then load them all in one transaction."""
+    """Stage every announced object, then load them all in one transaction (split when refused)."""
     staged_by_message: dict[str, list[StagedObject]] = {}
     seen: set[str] = set()  # S3 may announce an object twice: stage it once per batch
 
@@ -87,14 +117,16 @@ def process_batch(event: Mapping[str, Any], loader: Loader, batch_id: str, deadl
     outcome = BatchOutcome(messages=len(records))
     outcome.failed_messages = [item["itemIdentifier"] for item in processor.response()["batchItemFailures"]]
     outcome.staged = [item for staged in staged_by_message.values() for item in staged]
-    if not outcome.staged:
+    groups = [(message, staged) for message, staged in staged_by_message.items() if staged]
+    if not groups:
         return outcome
     try:
         loader.ensure_tables(deadline)
-        outcome.result = loader.load(outcome.staged, batch_id, deadline)
     except (LoadError, ClientError, BotoCoreError) as error:
-        outcome.load_error = str(error)
-        outcome.failed_messages += [message for message, staged in staged_by_message.items() if staged]
+        outcome.load_errors.append(str(error))
+        outcome.failed_messages += [message for message, _ in groups]
+        return outcome
+    _load_isolating(loader, groups, batch_id, deadline, outcome)
     return outcome
 
 
@@ -104,14 +136,14 @@ def _record_metrics(outcome: BatchOutcome) -> None:
         "FailedMessages": len(outcome.failed_messages),
         "ObjectsStaged": len(outcome.staged),
         "LinesRejected": sum(item.counts.rejected for item in outcome.staged),
-        "LoadFailures": int(outcome.load_error is not None),
+        "LoadFailures": len(outcome.load_errors),
     }
-    if outcome.result is not None:
+    if outcome.results:
         counts |= {
-            "ObjectsLoaded": outcome.result.new_objects,
-            "ObjectsAlreadyLoaded": outcome.result.objects - outcome.result.new_objects,
-            "RowsInserted": outcome.result.inserted_rows,
-            "CopyStatements": outcome.result.copy_statements,
+            "ObjectsLoaded": sum(result.new_objects for result in outcome.results),
+            "ObjectsAlreadyLoaded": sum(result.objects - result.new_objects for result in outcome.results),
+            "RowsInserted": sum(result.inserted_rows for result in outcome.results),
+            "CopyStatements": sum(result.copy_statements for result in outcome.results),
         }
     for name, value in counts.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
@@ -125,8 +157,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     batch_id = f"{datetime.now(UTC):%Y/%m/%d/%H%M%S}-{context.aws_request_id}"
     outcome = process_batch(event, _loader_for(settings), batch_id, deadline)
     _record_metrics(outcome)
-    if outcome.load_error is not None:
-        logger.error("load failed: its messages are reported failed", extra={"error": outcome.load_error})
+    for error in outcome.load_errors:
+        # A refused load of several messages is split and retried at once; the messages still
+        # failing at the end are the batch's failed_messages.
+        logger.error("load failed", extra={"error": error})
     rejected = [item.rejects_key for item in outcome.staged if item.rejects_key]
     if rejected:
         logger.warning("lines rejected", extra={"rejects": rejected})
@@ -138,7 +172,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             "failed_messages": len(outcome.failed_messages),
             "objects": len(outcome.staged),
             "rows_staged": sum(item.counts.rows for item in outcome.staged),
-            "result": outcome.result.__dict__ if outcome.result else None,
+            "results": [result.__dict__ for result in outcome.results],
         },
     )
     return {"batchItemFailures": [{"itemIdentifier": message} for message in outcome.failed_messages]}

@@ -126,8 +126,9 @@ class Redshift:
     """Amazon Redshift (provisioned or Serverless), through the Data API.
 
     COPY reads the manifest's files from S3 with ``copy_role_arn`` (a role associated with the
-    cluster or namespace). TRUNCATECOLUMNS: a value wider than its VARCHAR is cut rather than
-    failing the whole batch. COMPUPDATE/STATUPDATE OFF: the COPY targets a temporary table.
+    cluster or namespace). TRUNCATECOLUMNS is a safety net only: the parser already rejects a value
+    wider than its VARCHAR (schema.py), so no staged value is ever cut. COMPUPDATE/STATUPDATE OFF:
+    the COPY targets a temporary table.
     """
 
     copy_role_arn: str

@@ -34,7 +34,16 @@ LOAD_ERRORS_SQL = (
 
 
 class LoadError(RuntimeError):
-    """The load transaction failed or did not finish in time; nothing of it was committed."""
+    """The load transaction failed or did not finish in time; nothing of it was committed.
+
+    ``statement_failed``: the database ran the statements and refused one of them (the data or the
+    table, e.g. a value it cannot store), so loading fewer objects may succeed; otherwise the load
+    never ran to an answer (connection, cancellation at the deadline) and would fail for any subset.
+    """
+
+    def __init__(self, message: str, statement_failed: bool = False) -> None:
+        super().__init__(message)
+        self.statement_failed = statement_failed
 
 
 class StatementExecutor(Protocol):
@@ -125,7 +134,11 @@ class DataApiExecutor:
         description = self._wait(response["Id"], deadline)
         if description["Status"] == "FINISHED":
             return [int(sub.get("ResultRows", -1)) for sub in description.get("SubStatements", [])]
-        raise LoadError(self._explain(description, statements, deadline))
+        # FAILED: a statement was refused; ABORTED: cancelled (by us at the deadline, or an operator).
+        raise LoadError(
+            self._explain(description, statements, deadline),
+            statement_failed=description["Status"] == "FAILED",
+        )
 
     def query(self, sql: str, parameters: Mapping[str, object], deadline: float) -> list[dict[str, Any]]:
         """Run one SELECT (``:name`` parameters) and return its rows as dicts."""

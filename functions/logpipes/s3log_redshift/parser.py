@@ -19,6 +19,12 @@ Two outputs, one normalisation:
 - ``parse_line``: an ``S3AccessLogRecord`` of Python values (int, UTC datetime, None), read back
   from that row, so the two can never disagree.
 
+Every value is checked against its column in ``schema.py`` (integer ranges, VARCHAR widths in
+bytes, the request-time window): a line whose value would fail the COPY is an ``Unparsed`` of its
+own. Spaces after the last field are no field: an absent field is NULL on both paths. A line
+longer than ``MAX_LINE_CHARS`` cannot hold values that fit their columns; the loader rejects it
+before it reaches the parser, without assembling it.
+
 A line that is not an access log line gives an ``Unparsed`` with the reason; nothing here raises
 on bad input.
 """
@@ -27,8 +33,12 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import lt
 from typing import NamedTuple
+
+from logpipes.s3log_redshift.schema import FIELD_COLUMNS, INTEGER_RANGES, REQUEST_TIME_RANGE, Kind
 
 
 class S3AccessLogRecord(NamedTuple):
@@ -79,6 +89,62 @@ _INTEGER_POSITIONS = tuple(
     for name in ("http_status", "bytes_sent", "object_size", "total_time_ms", "turn_around_time_ms")
 )
 _TIME_POSITION = FIELD_NAMES.index("request_time")
+if tuple(FIELD_COLUMNS) != FIELD_NAMES:  # pragma: no cover - a programming error, caught on import
+    raise RuntimeError("schema.FIELD_COLUMNS and S3AccessLogRecord disagree on the fields")
+
+
+# --- column limits, derived from schema.py ---------------------------------------------------------
+# Per field, in row order: the most characters (TEXT: bytes; integers: digits of the largest value;
+# the time: its CSV text) a value may have. Only non-negative ASCII digits reach the integer check,
+# so the upper bound of the range is the one that matters.
+def _width(column_kind: Kind, length: int) -> int:
+    if column_kind is Kind.TEXT:
+        return length
+    if column_kind is Kind.TIMESTAMPTZ:
+        return len("YYYY-MM-DD HH:MM:SS+00:00")
+    return len(str(INTEGER_RANGES[column_kind][1]))
+
+
+_WIDTHS = tuple(_width(column.kind, column.length) for column in FIELD_COLUMNS.values())
+_EARLIEST, _LATEST = REQUEST_TIME_RANGE
+# No valid line is longer: every value at its width, each escaped (a backslash per character at
+# worst), plus the separators, quotes and brackets around them.
+MAX_LINE_CHARS = 2 * sum(_WIDTHS) + 4 * len(FIELD_NAMES)
+
+
+# The common case in one C-level pass: every value shorter than these fits without a closer look
+# (an integer with fewer digits than its type's maximum is below it).
+_SURELY_FITS = tuple(
+    width + (FIELD_COLUMNS[name].kind not in INTEGER_RANGES)
+    for name, width in zip(FIELD_NAMES, _WIDTHS, strict=True)
+)
+
+
+# The same on a fast-path row (unquoted, tab-separated values) in one regular-expression pass.
+_ROW_SURELY_FITS = re.compile(CSV_DELIMITER.join(f"[^\t]{{0,{bound - 1}}}" for bound in _SURELY_FITS))
+
+
+def _check_fits(values: Sequence[str], ascii_only: bool) -> None:
+    """Raise _LineError for the first value (row order, unquoted) that its column cannot hold."""
+    if ascii_only and all(map(lt, map(len, values), _SURELY_FITS)):
+        return
+    # VARCHAR widths count bytes; surrogatepass measures even a lone surrogate instead of failing.
+    sizes = (
+        list(map(len, values)) if ascii_only else [len(v.encode("utf-8", "surrogatepass")) for v in values]
+    )
+    for position, (size, width) in enumerate(zip(sizes, _WIDTHS, strict=True)):
+        column = FIELD_COLUMNS[FIELD_NAMES[position]]
+        if size > width and column.kind is Kind.TEXT:
+            raise _LineError(f"{column.name} of {size} bytes does not fit VARCHAR({column.length})")
+        if size > width:
+            raise _LineError(f"{column.name} of {size} digits does not fit {column.kind.value.upper()}")
+        # As many digits as the maximum: compare the values.
+        if (
+            size == width
+            and column.kind in INTEGER_RANGES
+            and int(values[position]) > INTEGER_RANGES[column.kind][1]
+        ):
+            raise _LineError(f"{column.name} {values[position]} does not fit {column.kind.value.upper()}")
 
 
 class _LineError(ValueError):
@@ -170,8 +236,16 @@ def _utc_time(opening: str, closing: str) -> tuple[datetime, str]:
     except ValueError as error:
         raise _LineError(f"bad time {opening} {closing}: {error}") from None
     offset = timedelta(hours=int(offset_h), minutes=int(offset_m))
-    # 10:00 +0200 is 08:00 UTC.
-    utc = local - offset if sign == "+" else local + offset
+    try:
+        # 10:00 +0200 is 08:00 UTC.
+        utc = local - offset if sign == "+" else local + offset
+    except OverflowError:  # past year 1 or 9999: outside the column's range either way
+        utc = local
+    if not _EARLIEST <= utc < _LATEST:
+        raise _LineError(
+            f"request_time {utc.isoformat(' ')[:19]} UTC is outside the column's range"
+            f" ({_EARLIEST.date()} to {_LATEST.date()})"
+        )
     result = (utc, utc.strftime("%Y-%m-%d %H:%M:%S+00:00"))
     if closing == "+0000]":
         if len(_UTC_TIMES) >= _UTC_TIMES_LIMIT:
@@ -200,7 +274,15 @@ def _fast_row(line: str) -> tuple[str, datetime] | None:
     Safe because no value holds a tab, a quote or a backslash here.
     """
     parts = line.split('"')
-    if len(parts) != 7 or parts[4] != " " or "\\" in line or "\t" in line or "\r" in line or "\x00" in line:
+    if (
+        len(parts) != 7
+        or parts[4] != " "
+        or "\\" in line
+        or "\t" in line
+        or "\r" in line
+        or "\n" in line  # a line break inside: only the general path quotes it
+        or "\x00" in line
+    ):
         return None
     head, uri, middle, referer, _, agent, tail = parts
     head_tokens = head.split(" ", 4)
@@ -227,6 +309,9 @@ def _fast_row(line: str) -> tuple[str, datetime] | None:
             middle.replace(" ", "\t"), referer or CSV_NULL, "\t", agent or CSV_NULL, tail,
         )
     )  # fmt: skip
+    ascii_only = line.isascii()  # then characters are bytes
+    if not (ascii_only and _ROW_SURELY_FITS.fullmatch(row)):
+        _check_fits(row.split(CSV_DELIMITER), ascii_only)
     return row, when
 
 
@@ -248,7 +333,9 @@ def _general_row(line: str) -> tuple[str, datetime]:
         tokens[DOCUMENTED_FIELDS:] = [" ".join(tokens[DOCUMENTED_FIELDS:])]
     else:
         tokens += [CSV_NULL] * (len(FIELD_NAMES) - count)
-    return CSV_DELIMITER.join(csv_field(token or CSV_NULL) for token in tokens), when
+    tokens = [token or CSV_NULL for token in tokens]
+    _check_fits(tokens, line.isascii())
+    return CSV_DELIMITER.join(map(csv_field, tokens)), when
 
 
 def _normalize(line: str) -> tuple[str, datetime]:
@@ -256,6 +343,9 @@ def _normalize(line: str) -> tuple[str, datetime]:
         line = line[:-1]
     if line[-1:] == "\r":
         line = line[:-1]
+    # Spaces after the last field separate no field: absent is NULL, on both paths. (A tab is
+    # part of a value, and sends the line to the general path.)
+    line = line.rstrip(" ")
     return _fast_row(line) or _general_row(line)
 
 
@@ -269,8 +359,9 @@ def csv_field(text: str) -> str:
 def csv_row(line: str) -> str | Unparsed:
     """The staging CSV row of one log line (a trailing LF, CR or CRLF is allowed), without line ending.
 
-    Tab-delimited, one field per ``S3AccessLogRecord`` field in order, ``-`` for NULL, the time as
-    ``YYYY-MM-DD HH:MM:SS+00:00``; a value holding a quote, tab or line break is quoted (RFC 4180).
+    Trailing spaces are ignored. Tab-delimited, one field per ``S3AccessLogRecord`` field in order,
+    ``-`` for NULL, the time as ``YYYY-MM-DD HH:MM:SS+00:00``; a value holding a quote, tab or line
+    break is quoted (RFC 4180).
     """
     try:
         return _normalize(line)[0]

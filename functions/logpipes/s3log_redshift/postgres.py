@@ -57,28 +57,31 @@ class PostgresExecutor:
             self._connection = None
 
     def run(self, statements: Sequence[Statement], deadline: float) -> list[int]:
-        connection = self._connect()
         remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
         counts: list[int] = []
         try:
+            connection = self._connect()  # inside: a refused connection is a LoadError like a lost one
             with connection.transaction(), connection.cursor() as cursor:
                 # The deadline as a transaction-local timeout: past it, PostgreSQL cancels and rolls back.
                 cursor.execute(f"SET LOCAL statement_timeout = {remaining_ms}")
                 for index, statement in enumerate(statements, start=1):
                     try:
                         if isinstance(statement, CopyStaged):
-                            counts.append(self._copy(cursor, statement))
+                            counts.append(self.copy_staged(cursor, statement))
                         else:
                             cursor.execute(render(self._dialect, statement).encode())
                             counts.append(cursor.rowcount)
                     except psycopg.Error as error:
-                        raise LoadError(_explain(index, statement, error)) from error
+                        if isinstance(error, psycopg.OperationalError):  # connection lost, or cancelled
+                            raise
+                        raise LoadError(_explain(index, statement, error), statement_failed=True) from error
         except psycopg.OperationalError as error:
             self.close()
-            raise LoadError(f"PostgreSQL connection failed: {error}") from error
+            raise LoadError(f"PostgreSQL connection failed or statement cancelled: {error}") from error
         return counts
 
-    def _copy(self, cursor: psycopg.Cursor[Any], statement: CopyStaged) -> int:
+    def copy_staged(self, cursor: psycopg.Cursor[Any], statement: CopyStaged) -> int:
+        """Run one CopyStaged as COPY … FROM STDIN in the cursor's transaction; the rows it loaded."""
         with cursor.copy(render(self._dialect, statement).encode()) as copy:
             for chunk in self._staged_chunks(statement.manifest_url):
                 copy.write(chunk)
