@@ -25,17 +25,15 @@ def test_example_applies_and_delivers(aws: MotoServer, shared_data: Path) -> Non
         stream, bucket = outputs["stream_name"], outputs["bucket_name"]
         kinesis, s3, lambdas = aws.client("kinesis"), aws.client("s3"), aws.client("lambda")
 
-        # The stream is KMS-encrypted; the mapping reports partial failures, bisects, parks failures.
+        # The stream is KMS-encrypted; the mapping reports partial failures, bisects, keeps failed batches.
         summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
         assert (summary["EncryptionType"], summary["KeyId"]) == ("KMS", "alias/aws/kinesis")
         mapping = lambdas.get_event_source_mapping(UUID=outputs["event_source_mapping_uuid"])
         assert mapping["EventSourceArn"] == outputs["stream_arn"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["BisectBatchOnFunctionError"] is True
-        queue_arn = aws.client("sqs").get_queue_attributes(
-            QueueUrl=outputs["failure_queue_url"], AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+        # Given-up batches go, data included, to the sink bucket (failed_batches_destination = "s3").
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == f"arn:aws:s3:::{bucket}"
 
         # The producer: an instance profile whose only policy is put access to this stream.
         iam = aws.client("iam")

@@ -97,11 +97,11 @@ def test_mixed_aggregated_and_plain_batch(nasa_lines: list[bytes]) -> None:
         "kinesis_sub_sequence_number": None,
     }
     assert docs[-1]["message"] == "not a log line"
-    name = f"{SHARD_ID}_{sequence_number(0)}-0_{sequence_number(4)}-0.json.gz"
+    # Each object is named after the first user record of its partition.
     assert sorted(sink.objects) == [
-        f"logs/dt=1995-07-01/hour=04/{name}",  # NASA lines at 00:xx -0400
-        f"logs/dt=1995-07-01/hour=08/{name}",  # the fluentd record
-        f"logs/dt=2018-12-17/hour=22/{name}",  # no event time: arrival time
+        f"logs/dt=1995-07-01/hour=04/{SHARD_ID}_{sequence_number(0)}-0.json.gz",  # NASA lines, 00:xx -0400
+        f"logs/dt=1995-07-01/hour=08/{SHARD_ID}_{sequence_number(3)}-0.json.gz",  # the fluentd record
+        f"logs/dt=2018-12-17/hour=22/{SHARD_ID}_{sequence_number(4)}-0.json.gz",  # no event time: arrival
     ]
     assert summary.kinds == {"apache": first_count + second_count + 1, "json": 1, "message": 1}
     assert (summary.aggregated_records, summary.user_records, summary.objects) == (2, len(docs), 3)
@@ -117,6 +117,8 @@ def test_partition_by_event_time_spans_hours(nasa_lines: list[bytes]) -> None:
         "hour=03": ["1995-07-01T23:59:59-04:00"],
     }
     assert sorted(key.split("/")[1] for key in sink.objects) == ["dt=1995-07-01", "dt=1995-07-02"]
+    # Each object is named after its own first user record: sub-sequence 0 and 1 of the aggregate.
+    assert sorted(key.rsplit("-", 1)[1] for key in sink.objects) == ["0.json.gz", "1.json.gz"]
 
 
 def _md5_flipped(blob: bytes) -> bytes:
@@ -183,9 +185,8 @@ def test_failing_record_in_the_middle_reports_its_sequence_number(
     written = documents(sink)
     committed = [r for blob in blobs[:poison_index] for r in batch_module.user_records(blob)]
     assert [d["path"] for d in written] == [line.split(b" ")[6].decode() for line in committed]
-    last_sub = len(batch_module.user_records(blobs[poison_index - 1])) - 1
     (key,) = sink.objects
-    assert key.endswith(f"_{sequence_number(0)}-0_{sequence_number(poison_index - 1)}-{last_sub}.json.gz")
+    assert key.endswith(f"_{sequence_number(0)}-0.json.gz")
     assert summary.failed_records == len(blobs) - poison_index
 
 
@@ -266,9 +267,9 @@ def test_handler_writes_sample_events_to_s3(
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="sink")["Contents"])
     assert keys == [
         "apache/dt=2015-04-09/hour=00/shardId-000000000000_49545115243490985018280067714973144582180062593244200961-0"
-        "_49545115243490985018280067714973144582180062593244200961-99.json.gz",
+        ".json.gz",
         "apache/dt=2018-12-17/hour=22/shardId-000000000006_49590338271490256608559692538361571095921575989136588898-0"
-        "_49590338271490256608559692540925702759324208523137515618-0.json.gz",
+        ".json.gz",
     ]
     bodies = [json_lines(s3.get_object(Bucket="sink", Key=key)["Body"].read()) for key in keys]
     assert [d["message"] for d in bodies[0]] == [

@@ -33,6 +33,8 @@ def node_aggregate(request: pytest.FixtureRequest) -> NodeAggregator:
     """
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed: the npm aws-kinesis-agg cross-check needs them")
+    if getattr(request.config, "cache", None) is None:  # -p no:cacheprovider
+        pytest.skip("pytest's cache is off: it is where the npm package is installed once")
     manifests = [NODE_PROJECT / "package.json", NODE_PROJECT / "package-lock.json"]
     wanted = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
     prefix = Path(request.config.cache.mkdir("kinesis_kpl_node"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from logpipes.common.apache import ApacheParseError, LineFields, iso_time, split_line
@@ -40,8 +40,10 @@ TIME_KEY = "time"
 # The C string escaper behind json.dumps. Quoting each field of an access log line is about 2.5
 # times faster than building a dict and serializing it with json.dumps. orjson serializes such a
 # dict a little faster than the quoting, but building the dict and handling its bytes cost more
-# than that: no faster per line, measured with bench/kinesis_kpl.py.
-_quote = encode_basestring
+# than that: no faster per line, measured with bench/kinesis_kpl.py. ASCII output (\uXXXX escapes,
+# and no slower): U+0085, U+2028 and U+2029 are legal in a JSON string, but readers that split on
+# Unicode line boundaries (Python's str.splitlines) would cut such a line in two.
+_quote = encode_basestring_ascii
 # ASCII output: a JSON document may hold lone surrogates ("\ud800"), which have no UTF-8 form.
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 

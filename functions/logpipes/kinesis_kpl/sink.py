@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from logpipes.kinesis_kpl.batch import OutputObject
 
 
+class SinkError(Exception):
+    """An object could not be written (after the client's own retries)."""
+
+
 class Sink(Protocol):
-    def put(self, obj: OutputObject) -> None: ...
+    def put(self, obj: OutputObject) -> None:
+        """Write one object, replacing any of the same key. Raises SinkError."""
+        ...
 
 
 class S3Sink:
@@ -19,13 +27,18 @@ class S3Sink:
         self.client = client
 
     def put(self, obj: OutputObject) -> None:
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=obj.key,
-            Body=obj.body,
-            ContentType=obj.content_type,
-            Metadata=obj.metadata,
-        )
+        """PutObject; every error S3 or the connection gives (throttling, 5xx, access denied,
+        timeouts) is a SinkError."""
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=obj.key,
+                Body=obj.body,
+                ContentType=obj.content_type,
+                Metadata=obj.metadata,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise SinkError(f"PutObject s3://{self.bucket}/{obj.key}: {error}") from error
 
 
 class MemorySink:
