@@ -6,6 +6,17 @@ untransformed, under the stream's literal prefix (``logs/!{timestamp:yyyy/MM/dd}
 checks the response contract, and writes what Firehose would write: Ok records concatenated and
 gzipped under the resolved prefix, ProcessingFailed records as JSON lines under the error prefix.
 Records the transform re-ingests land in moto again and are picked up by the next round.
+
+Failures follow the Amazon Data Firehose developer guide, "Handle failure in data transformation"
+(docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html): when the
+invocation fails, Firehose retries it, with the same records, three times by default (the
+processor's NumberOfRetries); if it still fails, Firehose skips that batch and treats every record
+in it as unsuccessfully processed. Unsuccessfully processed records, and records the function marks
+ProcessingFailed, are delivered to S3 under the ``processing-failed`` error output type, one JSON
+document per record: attemptsMade, arrivalTimestamp, errorCode, errorMessage,
+attemptEndingTimestamp, rawData (the record's original data, base64) and lambdaArn. A response over
+Lambda's 6 MB synchronous payload limit is an invocation failure too ("Transform source data in
+Amazon Data Firehose": the limit applies to the request and the response).
 """
 
 from __future__ import annotations
@@ -54,16 +65,34 @@ def split_gzip_members(blob: bytes) -> list[bytes]:
     return members
 
 
+# Lambda's synchronous invocation payload limit, for the request and for the response.
+LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+# The processor's NumberOfRetries when it is not set.
+DEFAULT_INVOCATION_RETRIES = 3
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:logpipes-firehose-transform"
+
+
 @dataclass
 class Delivery:
-    invocations: int = 0
+    invocations: int = 0  # invocations that returned a valid response
+    failed_invocations: int = 0  # invocations that raised (each retried, or its batch skipped)
+    skipped_batches: int = 0  # batches whose every attempt failed: all their records went to the error prefix
     records_in: int = 0
     results: dict[str, int] = field(default_factory=lambda: {"Ok": 0, "Dropped": 0, "ProcessingFailed": 0})
     keys: list[str] = field(default_factory=list)
 
 
-def deliver(moto: MotoServer, stream_name: str, invoke: Invoke, max_rounds: int = 20) -> Delivery:
-    """Run the transform over every pending record of the stream until none is left."""
+def deliver(
+    moto: MotoServer,
+    stream_name: str,
+    invoke: Invoke,
+    max_rounds: int = 20,
+    retries: int = DEFAULT_INVOCATION_RETRIES,
+) -> Delivery:
+    """Run the transform over every pending record of the stream until none is left.
+
+    An invocation that raises (or answers more than 6 MB) is retried with the same event up to
+    ``retries`` times; then its records are written under the error prefix, as Firehose does."""
     firehose, s3 = moto.client("firehose"), moto.client("s3")
     description = firehose.describe_delivery_stream(DeliveryStreamName=stream_name)[
         "DeliveryStreamDescription"
@@ -83,7 +112,7 @@ def deliver(moto: MotoServer, stream_name: str, invoke: Invoke, max_rounds: int 
             blob = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             s3.delete_object(Bucket=bucket, Key=item["Key"])
             records += split_gzip_members(blob)
-        _invoke_once(s3, bucket, prefix, error_prefix, description, records, invoke, delivery)
+        _invoke_once(s3, bucket, prefix, error_prefix, description, records, invoke, delivery, retries)
     raise RuntimeError(f"records still pending after {max_rounds} rounds: the transform keeps re-ingesting")
 
 
@@ -96,6 +125,7 @@ def _invoke_once(
     records: list[bytes],
     invoke: Invoke,
     delivery: Delivery,
+    retries: int,
 ) -> None:
     arrival = int(time.time() * 1000)
     event = {
@@ -111,32 +141,77 @@ def _invoke_once(
             for index, data in enumerate(records)
         ],
     }
-    response = invoke(event)
-    delivery.invocations += 1
     delivery.records_in += len(records)
+    response: dict[str, Any] | None = None
+    error = ""
+    attempts = 0
+    while response is None and attempts <= retries:
+        attempts += 1
+        try:
+            response = invoke(event)
+        except Exception as raised:  # any function error (or timeout) is an invocation failure
+            error = f"{type(raised).__name__}: {raised}"
+        else:
+            if len(json.dumps(response)) > LAMBDA_PAYLOAD_LIMIT_BYTES:
+                response, error = None, "Function.ResponseSizeTooLarge"
+        if response is None:
+            delivery.failed_invocations += 1
+    if response is None:  # every attempt failed: Firehose skips the batch
+        delivery.skipped_batches += 1
+        failed = [(record, "Lambda.FunctionError", error) for record in event["records"]]
+        _write(s3, bucket, prefix, error_prefix, description, [], failed, arrival, attempts, delivery)
+        return
+    delivery.invocations += 1
     returned = [record["recordId"] for record in response["records"]]
     expected = [record["recordId"] for record in event["records"]]
     if sorted(returned) != sorted(expected):
         raise AssertionError("the transform must return every recordId exactly once")
     by_id = {record["recordId"]: record for record in event["records"]}
     ok_data: list[bytes] = []
-    failed_lines: list[str] = []
+    failed = []
     for record in response["records"]:
         delivery.results[record["result"]] += 1
         if record["result"] == "Ok":
             ok_data.append(base64.b64decode(record["data"]))
         elif record["result"] == "ProcessingFailed":
-            failed_lines.append(
-                json.dumps(
-                    {
-                        "attemptsMade": 1,
-                        "arrivalTimestamp": arrival,
-                        "errorCode": "Lambda.ProcessingFailed",
-                        "errorMessage": "The data record's result is ProcessingFailed.",
-                        "rawData": by_id[record["recordId"]]["data"],
-                    }
+            failed.append(
+                (
+                    by_id[record["recordId"]],
+                    "Lambda.ProcessingFailed",
+                    "The data record's result is ProcessingFailed.",
                 )
             )
+    _write(s3, bucket, prefix, error_prefix, description, ok_data, failed, arrival, attempts, delivery)
+
+
+def _write(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    error_prefix: str,
+    description: dict[str, Any],
+    ok_data: list[bytes],
+    failed: list[tuple[dict[str, Any], str, str]],
+    arrival: int,
+    attempts: int,
+    delivery: Delivery,
+) -> None:
+    """One object of the Ok data under the prefix, one of the failed records under the error prefix."""
+    ended = int(time.time() * 1000)
+    failed_lines = [
+        json.dumps(
+            {
+                "attemptsMade": attempts,
+                "arrivalTimestamp": arrival,
+                "errorCode": code,
+                "errorMessage": message,
+                "attemptEndingTimestamp": ended,
+                "rawData": record["data"],
+                "lambdaArn": LAMBDA_ARN,
+            }
+        )
+        for record, code, message in failed
+    ]
     now = datetime.now(UTC)
     name = f"{description['DeliveryStreamName']}-1-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
     if ok_data:

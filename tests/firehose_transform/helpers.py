@@ -59,3 +59,106 @@ def firehose_event(datas: list[str], source_kinesis_arn: str | None = None) -> d
 
 def decoded(record: dict[str, Any]) -> bytes:
     return base64.b64decode(record["data"])
+
+
+def gzip_bomb(inflated_bytes: int, prefix: bytes = b"", fill: bytes = b" ") -> bytes:
+    """gzip of ``prefix`` followed by ``fill`` up to inflated_bytes, built 1 MiB at a time so that
+    the caller's own peak memory stays small."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(prefix)]
+    chunk = fill * (1024 * 1024 // len(fill))
+    left = inflated_bytes - len(prefix)
+    while left > 0:
+        parts.append(compressor.compress(chunk[:left]))
+        left -= len(chunk)
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def peak_memory_mb(setup: str, run: str, env: dict[str, str] | None = None) -> float:
+    """How far the peak RSS of a fresh interpreter rises while ``run`` executes after ``setup``.
+
+    Measured in a subprocess (ru_maxrss is a high-water mark: setup's own peak does not count)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = "\n".join(
+        [
+            "import resource, sys",
+            f"sys.path[:0] = [{str(repo)!r}, {str(repo / 'functions')!r}]",
+            textwrap.dedent(setup),
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss",
+            textwrap.dedent(run),
+            "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss",
+            "print((after - before) / 1024)",
+        ]
+    )
+    environment = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR"}
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**environment, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if output.returncode:
+        raise AssertionError(output.stderr)
+    return float(output.stdout.strip().splitlines()[-1])
+
+
+def soak(setup: str, batch: str, rounds: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``batch`` ``rounds`` times in one fresh interpreter after ``setup``, as a warm Lambda
+    would. Returns the RSS (MB) after each round, the open file descriptors and the files in the
+    interpreter's temporary directory (a fresh one) before the first round and after the last."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import textwrap
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = "\n".join(
+        [
+            "import json, os, sys, tempfile, time",
+            f"sys.path[:0] = [{str(repo)!r}, {str(repo / 'functions')!r}]",
+            textwrap.dedent(setup),
+            "def _batch():",
+            textwrap.indent(textwrap.dedent(batch), "    "),
+            "page = os.sysconf('SC_PAGE_SIZE')",
+            "def _rss():",
+            "    with open('/proc/self/statm') as statm:",
+            "        return int(statm.read().split()[1]) * page / 2**20",
+            "def _files():",
+            "    return sorted(os.listdir(tempfile.gettempdir()))",
+            "fds, files, rss, started = len(os.listdir('/proc/self/fd')), _files(), [], time.monotonic()",
+            f"for _ in range({rounds}):",
+            "    _batch()",
+            "    rss.append(_rss())",
+            "print(json.dumps({'rss': rss, 'fds': [fds, len(os.listdir('/proc/self/fd'))],",
+            "    'files': [files, _files()], 'seconds': time.monotonic() - started}))",
+        ]
+    )
+    with tempfile.TemporaryDirectory() as temporary:
+        environment = {
+            **os.environ,
+            "TMPDIR": temporary,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+        output = subprocess.run(
+            [sys.executable, "-c", script],
+            env={**environment, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if output.returncode:
+        raise AssertionError(output.stderr)
+    return json.loads(output.stdout.strip().splitlines()[-1])

@@ -16,7 +16,7 @@ from devtools.firehose import split_gzip_members
 from devtools.moto_server import MotoServer
 from logpipes.firehose_transform import app, handler
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, InputRecord, transform_batch
-from logpipes.firehose_transform.reingest import Reingester, ReingestionError, ReingestRecord, StreamTarget
+from logpipes.firehose_transform.reingest import Reingester, ReingestRecord, StreamTarget
 from logpipes.firehose_transform.transform import OutputFormat
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
@@ -78,8 +78,8 @@ def test_response_budget_boundary(aws: MotoServer, lambda_context, monkeypatch: 
     _create_stream(aws)
     datas = [encode(cwl_payload(_random_lines(1, 3_000, seed))) for seed in range(5)]
     one = len(handler(firehose_event(datas[:1]), lambda_context)["records"][0]["data"])
-    # Room for exactly three records' data plus their envelopes.
-    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", str(3 * (one + 64 + len("record-0000"))))
+    # Room for the five records' envelopes, and exactly three records' data.
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", str(5 * (64 + len("record-0000")) + 3 * one))
     response = handler(firehose_event(datas), lambda_context)
     assert [r["result"] for r in response["records"]] == ["Ok", "Ok", "Ok", "Dropped", "Dropped"]
     assert len(_reingested_payloads(aws)) == 2
@@ -108,7 +108,8 @@ def test_kinesis_source_reingests_into_the_stream(aws: MotoServer, lambda_contex
     kinesis = aws.client("kinesis")
     kinesis.create_stream(StreamName="source", ShardCount=1)
     stream_arn = kinesis.describe_stream(StreamName="source")["StreamDescription"]["StreamARN"]
-    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200")  # room for two small records
+    # Three envelopes (3 x 75 bytes), and the data of two small records (12 bytes each).
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "255")
     datas = [encode(cwl_payload([f"line {i}"])) for i in range(3)]
     response = handler(firehose_event(datas, source_kinesis_arn=stream_arn), lambda_context)
     assert [r["result"] for r in response["records"]] == ["Ok", "Ok", "Dropped"]  # budget holds two
@@ -161,7 +162,7 @@ def test_throttled_and_partially_failed_puts_are_retried_until_all_are_in(aws: M
     reingester = Reingester(StreamTarget(stream_arn), flaky, max_attempts=10, sleep=delays.append)
     records = [ReingestRecord(gzip.compress(json.dumps(cwl_payload([f"r{i}"])).encode())) for i in range(10)]
 
-    reingester.put(records)
+    assert reingester.put(records) == [None] * 10
 
     messages = sorted(p["logEvents"][0]["message"] for p in _reingested_payloads(aws))
     assert messages == sorted(f"r{i}" for i in range(10))  # each exactly once
@@ -169,22 +170,38 @@ def test_throttled_and_partially_failed_puts_are_retried_until_all_are_in(aws: M
     assert all(0 <= d <= 5.0 for d in delays) and len(delays) == 4
 
 
-def test_reingestion_that_never_succeeds_fails_the_invocation(
+def test_reingestion_that_never_succeeds_fails_its_records_not_the_invocation(
     aws: MotoServer, lambda_context, monkeypatch
 ) -> None:
     stream_arn = _create_stream(aws)
     always = FlakyFirehose(aws.client("firehose"), throttles=10**6, partial_failures=0)
-    with pytest.raises(ReingestionError, match="after 3 attempts"):
-        Reingester(StreamTarget(stream_arn), always, max_attempts=3, sleep=lambda _: None).put(
-            [ReingestRecord(b"x")]
-        )
-    # Through the handler: an invocation whose overflow cannot be put back raises (Firehose retries it).
+    errors = Reingester(StreamTarget(stream_arn), always, max_attempts=3, sleep=lambda _: None).put(
+        [ReingestRecord(b"x"), ReingestRecord(b"y" * (1_000 * 1024 + 1))]
+    )
+    assert "after" not in errors[0] and "3 attempts: An error occurred (ThrottlingException)" in errors[0]
+    assert "exceeds the 1024000 byte limit" in errors[1]
+    # Through the handler: the record that cannot be put back is ProcessingFailed, and it returns.
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "50")
     monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "2")
     monkeypatch.setattr(app, "_client", lambda service, region: always)
     monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
-    with pytest.raises(ReingestionError):
-        handler(firehose_event([encode(cwl_payload(["does not fit"]))]), lambda_context)
+    response = handler(firehose_event([encode(cwl_payload(["does not fit"]))]), lambda_context)
+    assert [r["result"] for r in response["records"]] == ["ProcessingFailed"]
+
+
+def test_no_attempt_starts_when_the_invocation_is_about_to_time_out(aws: MotoServer) -> None:
+    stream_arn = _create_stream(aws)
+    flaky = FlakyFirehose(aws.client("firehose"), throttles=1, partial_failures=0)
+    clock = iter([100.0, 3.0])  # first attempt: 100 s left; the retry: 3 s left
+    reingester = Reingester(
+        StreamTarget(stream_arn),
+        flaky,
+        sleep=lambda _: None,
+        seconds_left=lambda: next(clock),
+        reserve_seconds=5,
+    )
+    (error,) = reingester.put([ReingestRecord(b"x")])
+    assert error is not None and "time ran out" in error and flaky.calls == 1
 
 
 def test_default_budget_is_below_lambdas_limit() -> None:
@@ -213,7 +230,8 @@ def test_once_the_response_is_full_later_records_go_back_as_they_came() -> None:
     small = encode(cwl_payload(["tiny"]))
     not_a_payload = base64.b64encode(b"not gzip at all").decode()
     records = [InputRecord(f"record-{i}", data) for i, data in enumerate([*big, small, not_a_payload, "!!!"])]
-    room_for_one = len(transform_batch(records[:1], OutputFormat.RAW).records[0].data) + 200
+    envelopes = sum(64 + len(record.record_id) for record in records)
+    room_for_one = len(transform_batch(records[:1], OutputFormat.RAW).records[0].data) + envelopes + 10
 
     result = transform_batch(records, OutputFormat.RAW, response_limit=room_for_one)
 
@@ -221,3 +239,96 @@ def test_once_the_response_is_full_later_records_go_back_as_they_came() -> None:
     assert result.reingested_record_ids == ["record-1", "record-2", "record-3"]
     assert [r.data for r in result.reingest] == [base64.b64decode(d) for d in (big[1], small, not_a_payload)]
     assert "not base64" in result.records[4].reason
+
+
+class FailsAfter:
+    """A Firehose client whose first ``good_calls`` PutRecordBatch calls succeed (into moto), and
+    every later one is throttled."""
+
+    def __init__(self, client: Any, good_calls: int) -> None:
+        self.client, self.good_calls, self.calls = client, good_calls, 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > self.good_calls:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutRecordBatch"
+            )
+        return self.client.put_record_batch(DeliveryStreamName=DeliveryStreamName, Records=Records)
+
+
+def test_reingestion_failing_part_way_neither_duplicates_nor_loses(
+    aws: MotoServer, lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, defect 6: the first PutRecordBatch (500 records) goes in, the second exhausts its
+    attempts. The invocation returns: the 500 are Dropped (they come back through the stream), the
+    rest are ProcessingFailed (Firehose writes them, with their data, under the error prefix)."""
+    _create_stream(aws)
+    client = FailsAfter(aws.client("firehose"), good_calls=1)
+    monkeypatch.setattr(app, "_client", lambda service, region: client)
+    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "2000")  # room for a few records: the rest overflow
+    datas = [encode(cwl_payload([f"line {i}"])) for i in range(700)]
+
+    response = handler(firehose_event(datas), lambda_context)
+
+    results = [r["result"] for r in response["records"]]
+    ok = {i for i, result in enumerate(results) if result == "Ok"}
+    dropped = {i for i, result in enumerate(results) if result == "Dropped"}
+    failed = {i for i, result in enumerate(results) if result == "ProcessingFailed"}
+    reingested = sorted(int(p["logEvents"][0]["message"].split()[1]) for p in _reingested_payloads(aws))
+    assert len(dropped) == 500 and sorted(dropped) == reingested  # each back in exactly once
+    assert ok | dropped | failed == set(range(700)) and len(ok) + len(dropped) + len(failed) == 700
+    assert len(failed) == 700 - 500 - len(ok) > 0
+    assert client.calls == 1 + 3
+
+
+def test_the_envelopes_of_every_record_are_reserved_before_any_data() -> None:
+    """A big record first, then many small ones: the small ones' envelopes (recordId, result) are in
+    the response whatever their result, so the big one may not take their room: a response over
+    Lambda's limit fails the invocation, and Firehose re-runs (and re-ingests) the whole batch."""
+    big = InputRecord("record-big", encode(cwl_payload(_random_lines(1, 30_000, seed=1))))
+    small = [InputRecord(f"record-{i:04d}", encode(cwl_payload([f"s{i}"]))) for i in range(300)]
+    big_output = len(transform_batch([big], OutputFormat.RAW).records[0].data)
+    limit = big_output + 64 + len(big.record_id) + 100  # room for the big one's data and envelope only
+
+    result = transform_batch([big, *small], OutputFormat.RAW, response_limit=limit)
+
+    envelopes = sum(64 + len(r.record_id) for r in result.records)
+    assert sum(len(r.data) for r in result.records) + envelopes <= max(limit, envelopes)
+    assert result.records[0].result == "Dropped"  # it goes back, and fits an emptier response
+
+
+class RejectsSecond:
+    """Accepts every record but the second one it is ever sent, which it rejects every time."""
+
+    def __init__(self) -> None:
+        self.accepted: list[bytes] = []
+        self.rejected: bytes | None = None
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        if self.rejected is None and len(Records) > 1:
+            self.rejected = Records[1]["Data"]
+        codes = ["ServiceUnavailableException" if r["Data"] == self.rejected else None for r in Records]
+        self.accepted += [r["Data"] for r, code in zip(Records, codes, strict=True) if not code]
+        return {
+            "FailedPutCount": sum(1 for code in codes if code),
+            "RequestResponses": [{"ErrorCode": code} if code else {} for code in codes],
+        }
+
+
+def test_a_split_record_whose_pieces_go_back_only_in_part_fails_whole(
+    lambda_context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its error-prefix copy then also holds the events of the pieces that are back in the stream:
+    the one case where an event can be both delivered and parked (the log names the record)."""
+    client = RejectsSecond()
+    monkeypatch.setattr(app, "_client", lambda service, region: client)
+    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200000")
+    monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "2")
+    lines = _random_lines(300, 1_000, seed=7)
+    response = handler(firehose_event([encode(cwl_payload(lines))]), lambda_context)
+    assert [r["result"] for r in response["records"]] == ["ProcessingFailed"]
+    assert len(client.accepted) >= 1  # the first piece is in: delivered, and parked with the record

@@ -101,6 +101,7 @@ def test_efs_example_deploys_a_locked_down_archiver(aws: MotoServer, tmp_path: P
             "efs-archive-dropped-events",
             "efs-archive-errors",
             "efs-archive-parked-payloads",
+            "efs-archive-throttles",
         ]
 
         # The deployed configuration, with a temporary directory standing in for the EFS mount.

@@ -37,14 +37,6 @@ def test_canonical_samples_decode(shared_data: Path, sample: str) -> None:
     assert batch.events == CANONICAL_EVENTS
 
 
-def test_zlib_variant_from_powertools_decodes(shared_data: Path) -> None:
-    """Its data is zlib (78 DA), pretty-printed JSON with a policyLevel: the same deflate stream."""
-    event = load_sample(shared_data, "powertools-lambda-python/cloudWatchLogEventWithPolicyLevel.json")
-    assert base64.b64decode(event["awslogs"]["data"])[:2] == b"\x78\xda"
-    batch = decode_subscription_event(event)
-    assert batch is not None and batch.events == CANONICAL_EVENTS
-
-
 def test_payloads_captured_from_aws_through_kinesis(shared_data: Path) -> None:
     """Two real subscription payloads (AWS account 231436140809) with 56-digit ids and Lambda log lines."""
     sample = load_sample(shared_data, "powertools-lambda-python/kinesisStreamCloudWatchLogsEvent.json")
@@ -149,3 +141,78 @@ def test_encoded_deliveries_decode_to_their_events() -> None:
     assert gzip.decompress(base64.b64decode(event["awslogs"]["data"]))[:1] == b"{"
     batch = decode_subscription_event(event)
     assert batch is not None and batch.events == events
+
+
+# Issue 11: the one decoder (logpipes.common.cloudwatch_logs) behind this function -------------
+
+
+def test_zlib_is_not_what_cloudwatch_logs_sends(shared_data: Path) -> None:
+    """Powertools' sample is zlib (78 DA): CloudWatch Logs sends gzip, and both functions now read
+    exactly that (the Firehose transform always rejected it)."""
+    event = load_sample(shared_data, "powertools-lambda-python/cloudWatchLogEventWithPolicyLevel.json")
+    with pytest.raises(InvalidPayloadError, match="not gzip"):
+        decode_subscription_event(event)
+
+
+def test_a_payload_split_across_gzip_members_is_read_whole() -> None:
+    document = json.dumps(
+        _document(logEvents=[{"id": str(i), "timestamp": i, "message": "m"} for i in range(9)])
+    )
+    data = gzip.compress(document[:80].encode()) + gzip.compress(document[80:].encode())
+    batch = decode_subscription_event(_raw(base64.b64encode(data).decode()))
+    assert batch is not None and batch.ids == [str(i) for i in range(9)]
+
+
+def test_a_second_member_is_never_ignored() -> None:
+    one, two = (gzip.compress(json.dumps(_document(logStream=name)).encode()) for name in ("a", "b"))
+    with pytest.raises(InvalidPayloadError, match="not JSON"):
+        decode_subscription_event(_raw(base64.b64encode(one + two).decode()))
+
+
+@pytest.mark.parametrize("trailer", [b"garbage", b"\x00\x00\x00\x00", b"\x1f\x8b"])
+def test_trailing_data_after_the_gzip_stream_is_rejected(trailer: bytes) -> None:
+    data = gzip.compress(json.dumps(_document()).encode()) + trailer
+    with pytest.raises(InvalidPayloadError, match="not gzip"):
+        decode_subscription_event(_raw(base64.b64encode(data).decode()))
+
+
+def test_unpadded_base64_is_rejected() -> None:
+    data = base64.b64encode(gzip.compress(json.dumps(_document()).encode())).decode()
+    assert data.endswith("=")
+    with pytest.raises(InvalidPayloadError, match="not base64"):
+        decode_subscription_event(_raw(data.rstrip("=")))
+
+
+def test_a_gzip_bomb_is_an_invalid_payload() -> None:
+    from logpipes.common.cloudwatch_logs import MAX_LEGITIMATE_INFLATED_BYTES
+    from tests.firehose_transform.helpers import gzip_bomb
+
+    bomb = gzip_bomb(MAX_LEGITIMATE_INFLATED_BYTES + 1, b'{"messageType":"DATA_MESSAGE","logEvents":[]}')
+    with pytest.raises(InvalidPayloadError, match="more than"):
+        decode_subscription_event(_raw(base64.b64encode(bomb).decode()))
+
+
+@pytest.mark.slow
+def test_peak_memory_of_a_gzip_bomb_is_bounded(tmp_path: Path) -> None:
+    """Before the fix, 100 KB of awslogs.data inflating to 100 MB peaked at over 200 MB."""
+    from tests.firehose_transform.helpers import peak_memory_mb
+
+    setup = """
+        import base64
+        from devtools.lambda_runtime import FakeLambdaContext
+        from logpipes.subscription_filter import handler
+        from logpipes.subscription_filter.payload import InvalidPayloadError
+        from tests.firehose_transform.helpers import gzip_bomb
+        prefix = b'{"messageType":"DATA_MESSAGE","logGroup":"/g","logStream":"s",'
+        prefix += b'"logEvents":[{"id":"1","timestamp":1,"message":"'
+        data = base64.b64encode(gzip_bomb(100 * 1024 * 1024, prefix, b"a")).decode()
+        event = {"awslogs": {"data": data}}
+    """
+    run = """
+        try:
+            handler(event, FakeLambdaContext())
+            raise SystemExit("the bomb was archived")
+        except InvalidPayloadError:
+            pass
+    """
+    assert peak_memory_mb(setup, run, env={"ARCHIVE_ROOT": str(tmp_path)}) < 40

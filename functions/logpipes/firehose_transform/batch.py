@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 
 import pybase64
 
-from logpipes.firehose_transform.reingest import ReingestRecord
+from logpipes.common.cloudwatch_logs import (
+    MAX_LEGITIMATE_INFLATED_BYTES,
+    InvalidSubscriptionData,
+    decode_base64,
+)
+from logpipes.firehose_transform.reingest import MAX_RECORD_BYTES, ReingestRecord
 from logpipes.firehose_transform.transform import (
     InvalidRecord,
     OutputFormat,
+    Payload,
     base64_length,
-    decode_base64,
     decode_payload,
     encode_payload,
     render_events,
@@ -58,12 +63,22 @@ class BatchResult:
     def count(self, result: str) -> int:
         return sum(1 for record in self.records if record.result == result)
 
+    def fail_reingestion(self, reasons: dict[str, str]) -> None:
+        """The records (by recordId) that could not be put back in whole: ProcessingFailed, so that
+        Firehose writes them, with their data, under the error prefix instead of losing them."""
+        for record in self.records:
+            if record.record_id in reasons:
+                record.result, record.reason = "ProcessingFailed", reasons[record.record_id]
+        self.reingested_record_ids = [i for i in self.reingested_record_ids if i not in reasons]
+        self.split_record_ids = [i for i in self.split_record_ids if i not in reasons]
+
 
 def transform_batch(
     records: list[InputRecord],
     output_format: OutputFormat,
     response_limit: int = RESPONSE_LIMIT_BYTES,
     split_piece_bytes: int = SPLIT_PIECE_BYTES,
+    inflated_limit: int = MAX_LEGITIMATE_INFLATED_BYTES,
 ) -> BatchResult:
     """Transform every record, keeping the response within response_limit bytes.
 
@@ -71,49 +86,74 @@ def transform_batch(
     does not fit in the remaining budget, the response is full: that record and every later one are
     re-ingested as they came (the later ones are not even decoded: that work would be thrown away,
     and they come back through this transform). A record whose output alone exceeds the limit is
-    split by log events into pieces that each fit an empty response, so nothing can loop forever.
+    split by log events into pieces that each fit an empty response; one with an event that alone
+    does not fit an empty response, or a piece too big to put back, fails (ProcessingFailed): it
+    could never be delivered, and re-ingesting it would bring it back forever.
     """
     result = BatchResult(records=[])
-    budget = response_limit
+    # Every record takes its envelope in the response, whatever its result: reserve them all first,
+    # or an early big record could take the room of many small later ones (a response over 6 MB
+    # fails the invocation, and Firehose would re-run the whole batch, re-ingesting it again). The
+    # request's own 6 MB limit keeps the envelopes well below the response limit.
+    budget = response_limit - sum(_RECORD_OVERHEAD_BYTES + len(record.record_id) for record in records)
     full = False
-    # A piece must fit an empty response when it comes back, or it would be split again forever.
-    piece_bytes = min(split_piece_bytes, response_limit // 2)
     for record in records:
         result.bytes_in += len(record.data)
-        budget -= _RECORD_OVERHEAD_BYTES + len(record.record_id)
+        # What an empty response holds for a record: what comes back must fit it (Firehose's
+        # recordIds all have one length), or it would be split or re-ingested again forever.
+        event_limit = response_limit - _RECORD_OVERHEAD_BYTES - len(record.record_id)
+        piece_bytes = min(split_piece_bytes, event_limit // 2)
         try:
             compressed = decode_base64(record.data)
             if full:
                 _reingest(result, record, compressed)
                 continue
-            payload = decode_payload(compressed)
+            payload = decode_payload(compressed, inflated_limit)
             rendered = render_events(payload, payload.events, output_format) if payload.is_data else b""
-        except InvalidRecord as error:
+            encoded_length = base64_length(len(rendered))
+            pieces = (
+                []
+                if encoded_length <= event_limit
+                else _pieces(payload, output_format, piece_bytes, event_limit)
+            )
+        except InvalidSubscriptionData as error:
             result.records.append(OutputRecord(record.record_id, "ProcessingFailed", reason=str(error)))
             continue
         if not rendered:  # a CONTROL_MESSAGE, or a DATA_MESSAGE with no events: nothing to deliver
             result.records.append(OutputRecord(record.record_id, "Dropped"))
-            continue
-        encoded_length = base64_length(len(rendered))
-        if encoded_length <= budget:
+        elif encoded_length <= budget:
             budget -= encoded_length
             result.bytes_out += len(rendered)
             data = pybase64.b64encode_as_string(rendered)
             result.records.append(OutputRecord(record.record_id, "Ok", data))
-        elif encoded_length <= response_limit:
+        elif not pieces:  # fits an empty response: goes back as it came, and fits when it is back
             full = True
             _reingest(result, record, compressed)
         else:
             # Too big for any response: re-ingested as pieces, and the response may still take more.
             result.records.append(OutputRecord(record.record_id, "Dropped"))
             result.split_record_ids.append(record.record_id)
-            for events in split_events(payload, output_format, piece_bytes):
-                result.reingest.append(ReingestRecord(encode_payload(payload, events), record.partition_key))
+            result.reingest += [
+                ReingestRecord(piece, record.partition_key, record.record_id) for piece in pieces
+            ]
     return result
+
+
+def _pieces(payload: Payload, output_format: OutputFormat, piece_bytes: int, event_limit: int) -> list[bytes]:
+    """The payload split into re-ingestable pieces; raises InvalidRecord when it cannot be."""
+    pieces = [
+        encode_payload(payload, events)
+        for events in split_events(payload, output_format, piece_bytes, event_limit)
+    ]
+    if too_big := [len(piece) for piece in pieces if len(piece) > MAX_RECORD_BYTES]:
+        raise InvalidRecord(
+            f"a piece of {max(too_big)} bytes is over the {MAX_RECORD_BYTES} byte record limit"
+        )
+    return pieces
 
 
 def _reingest(result: BatchResult, record: InputRecord, compressed: bytes) -> None:
     """Hand the record back to the stream as it came; it is Dropped here once it is safely back in."""
     result.records.append(OutputRecord(record.record_id, "Dropped"))
-    result.reingest.append(ReingestRecord(compressed, record.partition_key))
+    result.reingest.append(ReingestRecord(compressed, record.partition_key, record.record_id))
     result.reingested_record_ids.append(record.record_id)

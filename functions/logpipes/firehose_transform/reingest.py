@@ -2,9 +2,12 @@
 
 Firehose (PutRecordBatch) or, when Firehose reads from a Kinesis Data Stream, that stream (PutRecords).
 Throttling, service errors and per-record failures (FailedPutCount / FailedRecordCount) are retried
-with exponential backoff and full jitter; only the records that failed are sent again. When attempts
-run out, ReingestionError is raised so that the caller fails the invocation and Firehose retries the
-whole batch: a record is never reported as Dropped unless it is back in the stream.
+with exponential backoff and full jitter; only the records that failed are sent again. When a batch's
+attempts run out, or the invocation's time does, the records still out are reported failed, one by
+one, and the invocation goes on: failing it would make Firehose retry the whole batch and put the
+records already back in the stream in again (issue 11, defect 6). The caller reports a record
+Dropped only once it is back in the stream, and ProcessingFailed otherwise (Firehose then writes it,
+with its data, under the error prefix).
 """
 
 from __future__ import annotations
@@ -22,14 +25,11 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024  # PutRecordBatch's limit (PutRecords allows 5
 MAX_RECORD_BYTES = 1_000 * 1024  # Firehose's per-record limit before base64
 
 
-class ReingestionError(RuntimeError):
-    """Some records could not be put back after every attempt."""
-
-
 @dataclass(frozen=True)
 class ReingestRecord:
     data: bytes
     partition_key: str | None = None  # Kinesis Data Stream sources only
+    source_id: str = ""  # the recordId of the Firehose record this comes from (whole, or a piece)
 
 
 @dataclass(frozen=True)
@@ -51,19 +51,18 @@ class StreamTarget:
         return self.arn.split(":")[3]
 
 
-def batches(records: list[ReingestRecord]) -> Iterator[list[ReingestRecord]]:
-    """Consecutive batches of at most 500 records and 4 MiB."""
-    batch: list[ReingestRecord] = []
+def batches(records: list[ReingestRecord]) -> Iterator[list[int]]:
+    """Indexes of consecutive records, in batches of at most 500 records and 4 MiB; a record over
+    the per-record limit is in none (it cannot be put)."""
+    batch: list[int] = []
     size = 0
-    for record in records:
+    for index, record in enumerate(records):
         if len(record.data) > MAX_RECORD_BYTES:
-            raise ReingestionError(
-                f"record of {len(record.data)} bytes exceeds the {MAX_RECORD_BYTES} byte limit"
-            )
+            continue
         if batch and (len(batch) == MAX_BATCH_RECORDS or size + len(record.data) > MAX_BATCH_BYTES):
             yield batch
             batch, size = [], 0
-        batch.append(record)
+        batch.append(index)
         size += len(record.data)
     if batch:
         yield batch
@@ -78,40 +77,62 @@ class Reingester:
         base_delay: float = 0.1,
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
+        seconds_left: Callable[[], float] = lambda: float("inf"),
+        reserve_seconds: float = 0.0,
     ) -> None:
+        """seconds_left: the invocation's remaining time; no attempt starts (and no back-off sleeps)
+        within reserve_seconds of the end, so that the handler always answers."""
         self.target = target
         self.client = client
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.seconds_left = seconds_left
+        self.reserve_seconds = reserve_seconds
         self.retries = 0
 
-    def put(self, records: list[ReingestRecord]) -> None:
+    def put(self, records: list[ReingestRecord]) -> list[str | None]:
+        """Put every record back; returns, for each, None once it is in, else why it is not."""
+        errors: list[str | None] = [
+            f"record of {len(r.data)} bytes exceeds the {MAX_RECORD_BYTES} byte limit"
+            if len(r.data) > MAX_RECORD_BYTES
+            else None
+            for r in records
+        ]
         for batch in batches(records):
-            self._put_batch(batch)
+            for index, error in self._put_batch(records, batch).items():
+                errors[index] = error
+        return errors
 
-    def _put_batch(self, pending: list[ReingestRecord]) -> None:
+    def _put_batch(self, records: list[ReingestRecord], pending: list[int]) -> dict[int, str]:
+        """The indexes of the batch's records still out after every attempt, with the last error."""
         last_error = ""
         for attempt in range(self.max_attempts):
+            delay = 0.0
+            if attempt:
+                # Full jitter: spreads the retries of concurrent invocations apart.
+                delay = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+            if self.seconds_left() - delay < self.reserve_seconds:
+                last_error = f"the invocation's time ran out ({last_error or 'before the first attempt'})"
+                break
             if attempt:
                 self.retries += 1
-                # Full jitter: spreads the retries of concurrent invocations apart.
-                self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))  # noqa: S311
+                self.sleep(delay)
             try:
-                codes = self._send(pending)
+                codes = self._send([records[index] for index in pending])
             except (ClientError, BotoCoreError) as error:
                 last_error = str(error)
                 continue
-            failed = [record for record, code in zip(pending, codes, strict=True) if code]
+            failed = [index for index, code in zip(pending, codes, strict=True) if code]
             if not failed:
-                return
+                return {}
             last_error = f"{len(failed)} of {len(pending)} records failed: {sorted({c for c in codes if c})}"
             pending = failed
-        raise ReingestionError(
-            f"could not re-ingest {len(pending)} records into {self.target.arn} after "
-            f"{self.max_attempts} attempts: {last_error}"
-        )
+        else:
+            last_error = f"{self.max_attempts} attempts: {last_error}"
+        reason = f"could not re-ingest into {self.target.arn}: {last_error}"
+        return dict.fromkeys(pending, reason)
 
     def _send(self, records: list[ReingestRecord]) -> list[str | None]:
         """One API call; returns each record's error code (None when it was accepted)."""

@@ -1,14 +1,14 @@
 """Pure functions: CloudWatch Logs subscription records in, Firehose transformation results out.
 
 A Firehose record sent by a CloudWatch Logs subscription filter is base64 of gzip of a JSON document
-(``messageType``, ``owner``, ``logGroup``, ``logStream``, ``subscriptionFilters``, ``logEvents``). These
-functions decode it, render its events in the configured output format, and split a payload into
+(``messageType``, ``owner``, ``logGroup``, ``logStream``, ``subscriptionFilters``, ``logEvents``),
+decoded by the one decoder of such data, :mod:`logpipes.common.cloudwatch_logs`. These functions
+render its events in the configured output format, and split a payload into
 smaller payloads by log events when its output is too big for one response.
 """
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,11 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-import pybase64
-from isal import igzip, isal_zlib
+from isal import igzip
 
-DATA_MESSAGE = "DATA_MESSAGE"
-CONTROL_MESSAGE = "CONTROL_MESSAGE"  # sent when a subscription is created: never delivered
+from logpipes.common import cloudwatch_logs
+from logpipes.common.cloudwatch_logs import DATA_MESSAGE, InvalidSubscriptionData
 
 
 class OutputFormat(StrEnum):
@@ -28,8 +27,8 @@ class OutputFormat(StrEnum):
     JSON = "json"  # one JSON object per event, with its origin and an ISO-8601 UTC timestamp
 
 
-class InvalidRecord(ValueError):
-    """The record is not a CloudWatch Logs subscription payload; the message says why."""
+class InvalidRecord(InvalidSubscriptionData):
+    """The record's events cannot be delivered (malformed, or too big); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -48,42 +47,9 @@ class Payload:
         return self.document["logEvents"]
 
 
-def _inflate_gzip(raw: bytes) -> bytes:
-    # ISA-L inflates the same streams as zlib, 1.7x as fast: this is the handler's biggest cost.
-    # wbits=31: gzip framing only (a zlib or raw deflate stream is not what CloudWatch Logs sends).
-    decompressor = isal_zlib.decompressobj(wbits=31)
-    try:
-        inflated = decompressor.decompress(raw)
-    except isal_zlib.error as error:
-        raise InvalidRecord(f"not gzip: {error}") from None
-    if not decompressor.eof:
-        raise InvalidRecord("not gzip: truncated stream")
-    return inflated
-
-
-def decode_base64(data: str | bytes) -> bytes:
-    try:
-        return pybase64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise InvalidRecord(f"not base64: {error}") from None
-
-
-def decode_payload(compressed: bytes) -> Payload:
-    """gzip bytes -> Payload. Raises InvalidRecord for anything that is not a subscription payload."""
-    inflated = _inflate_gzip(compressed)
-    try:
-        document = orjson.loads(inflated)
-    except orjson.JSONDecodeError as error:
-        raise InvalidRecord(f"not JSON: {error}") from None
-    if not isinstance(document, dict) or "messageType" not in document:
-        raise InvalidRecord("not a CloudWatch Logs subscription payload: no messageType")
-    message_type = document["messageType"]
-    if message_type == DATA_MESSAGE:
-        if not isinstance(document.get("logEvents"), list):
-            raise InvalidRecord("DATA_MESSAGE without a logEvents list")
-    elif message_type != CONTROL_MESSAGE:
-        raise InvalidRecord(f"unknown messageType {message_type!r}")
-    return Payload(document)
+def decode_payload(compressed: bytes, inflated_limit: int) -> Payload:
+    """gzip bytes -> Payload; raises InvalidSubscriptionData (see logpipes.common.cloudwatch_logs)."""
+    return Payload(cloudwatch_logs.decode(compressed, inflated_limit))
 
 
 def iso_utc(epoch_millis: int) -> str:
@@ -136,14 +102,20 @@ def encode_payload(payload: Payload, events: list[dict[str, Any]]) -> bytes:
 
 
 def split_events(
-    payload: Payload, output_format: OutputFormat, max_output_bytes: int
+    payload: Payload, output_format: OutputFormat, max_output_bytes: int, max_event_bytes: int
 ) -> Iterator[list[dict[str, Any]]]:
     """Group the payload's events, in order, so that each group renders (base64-encoded) within
-    max_output_bytes. A single event is never split: CloudWatch Logs caps events at 256 KB."""
+    max_output_bytes, or is a single event. An event is never split; one that renders to more than
+    max_event_bytes (what an empty response holds) raises InvalidRecord: it could never be
+    delivered, and re-ingesting it would bring it back forever."""
     group: list[dict[str, Any]] = []
     group_size = 0
-    for event in payload.events:
+    for index, event in enumerate(payload.events):
         size = base64_length(len(render_events(payload, [event], output_format)))
+        if size > max_event_bytes:
+            raise InvalidRecord(
+                f"log event {index} renders to {size} bytes of base64, more than a response holds"
+            )
         if group and group_size + size > max_output_bytes:
             yield group
             group, group_size = [], 0
