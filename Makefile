@@ -16,7 +16,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraform.rc
 export TF_IN_AUTOMATION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv tfrc test lint pytest demo build bench clean
+.PHONY: help venv tfrc test lint unit pytest demo build bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,8 +41,15 @@ lint: venv ## ruff, terraform fmt, checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	terraform fmt -check -recursive
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework terraform \
-	  --directory modules --directory examples --skip-path '/tests/'
+	@# One run per tree: given both directories at once, checkov scans modules/ twice (directly and
+	@# as the examples' module calls) and never the examples' own files.
+	for tree in modules examples; do \
+	  $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform \
+	    --directory $$tree --skip-path '/tests/'; \
+	done
+
+unit: venv ## the fast lane: tests that need no moto, PostgreSQL, Terraform, built context or node
+	$(PY) -m pytest -q -m "not (moto or postgres or terraform or built_context or node or slow)"
 
 pytest: venv ## the test suite only
 	$(PY) -m pytest
@@ -60,3 +67,10 @@ bench: venv ## run the handler benchmarks
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache .hypothesis
+
+# asl-validator checks the state machine definitions the modules render
+# (tests/es_bulk_loader/test_state_machine_asl.py runs it, and installs it this way when it is missing).
+tools/asl-validator/node_modules/.package-lock.json: tools/asl-validator/package-lock.json
+	npm ci --no-audit --no-fund --prefix tools/asl-validator
+
+asl-validator: tools/asl-validator/node_modules/.package-lock.json ## install the pinned asl-validator (npm)
