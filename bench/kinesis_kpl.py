@@ -29,7 +29,8 @@ from aws_kinesis_agg.deaggregator import deaggregate_records
 
 from logpipes.common.apache import ApacheParseError, parse_line
 from logpipes.kinesis_kpl.aggregation import AggregatedRecord
-from logpipes.kinesis_kpl.app import Settings, process_event
+from logpipes.kinesis_kpl.app import process_event
+from logpipes.kinesis_kpl.settings import Settings
 from logpipes.kinesis_kpl.sink import MemorySink
 
 REPO = Path(__file__).resolve().parent.parent

@@ -166,7 +166,7 @@ def transform(monkeypatch: pytest.MonkeyPatch, lambda_context) -> Callable[[dict
     # Every record's envelope (~84 bytes), and the data of ~400 records (~560 bytes each): the first
     # invocation re-ingests ~700 in two calls, and every one delivers some.
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "316000")
-    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     return lambda event: handler(event, lambda_context)
 
 

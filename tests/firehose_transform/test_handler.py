@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from logpipes.common.settings import ConfigurationError
 from logpipes.firehose_transform import handler
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
 
@@ -99,7 +100,7 @@ def test_json_output_format_fails_a_malformed_event_alone(
 
 def test_bad_configuration_fails_loudly(monkeypatch: pytest.MonkeyPatch, lambda_context) -> None:
     monkeypatch.setenv("OUTPUT_FORMAT", "xml")
-    with pytest.raises(RuntimeError, match="bad configuration"):
+    with pytest.raises(ConfigurationError, match="OUTPUT_FORMAT"):
         handler(firehose_event([encode(cwl_payload(["x"]))]), lambda_context)
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from devtools.firehose import split_gzip_members
 from devtools.moto_server import MotoServer
+from logpipes.common.backoff import Backoff
 from logpipes.firehose_transform import app, handler
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, InputRecord, transform_batch
 from logpipes.firehose_transform.reingest import Reingester, ReingestRecord, StreamTarget
@@ -159,7 +160,9 @@ def test_throttled_and_partially_failed_puts_are_retried_until_all_are_in(aws: M
     stream_arn = _create_stream(aws)
     flaky = FlakyFirehose(aws.client("firehose"), throttles=2, partial_failures=2)
     delays: list[float] = []
-    reingester = Reingester(StreamTarget(stream_arn), flaky, max_attempts=10, sleep=delays.append)
+    reingester = Reingester(
+        StreamTarget(stream_arn), flaky, max_attempts=10, backoff=Backoff(0.1, 5.0, sleep=delays.append)
+    )
     records = [ReingestRecord(gzip.compress(json.dumps(cwl_payload([f"r{i}"])).encode())) for i in range(10)]
 
     assert reingester.put(records) == [None] * 10
@@ -175,16 +178,16 @@ def test_reingestion_that_never_succeeds_fails_its_records_not_the_invocation(
 ) -> None:
     stream_arn = _create_stream(aws)
     always = FlakyFirehose(aws.client("firehose"), throttles=10**6, partial_failures=0)
-    errors = Reingester(StreamTarget(stream_arn), always, max_attempts=3, sleep=lambda _: None).put(
-        [ReingestRecord(b"x"), ReingestRecord(b"y" * (1_000 * 1024 + 1))]
-    )
+    errors = Reingester(
+        StreamTarget(stream_arn), always, max_attempts=3, backoff=Backoff(sleep=lambda _: None)
+    ).put([ReingestRecord(b"x"), ReingestRecord(b"y" * (1_000 * 1024 + 1))])
     assert "after" not in errors[0] and "3 attempts: An error occurred (ThrottlingException)" in errors[0]
     assert "exceeds the 1024000 byte limit" in errors[1]
     # Through the handler: the record that cannot be put back is ProcessingFailed, and it returns.
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "50")
     monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "2")
     monkeypatch.setattr(app, "_client", lambda service, region: always)
-    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     response = handler(firehose_event([encode(cwl_payload(["does not fit"]))]), lambda_context)
     assert [r["result"] for r in response["records"]] == ["ProcessingFailed"]
 
@@ -196,7 +199,7 @@ def test_no_attempt_starts_when_the_invocation_is_about_to_time_out(aws: MotoSer
     reingester = Reingester(
         StreamTarget(stream_arn),
         flaky,
-        sleep=lambda _: None,
+        backoff=Backoff(sleep=lambda _: None),
         seconds_left=lambda: next(clock),
         reserve_seconds=5,
     )
@@ -266,7 +269,7 @@ def test_reingestion_failing_part_way_neither_duplicates_nor_loses(
     _create_stream(aws)
     client = FailsAfter(aws.client("firehose"), good_calls=1)
     monkeypatch.setattr(app, "_client", lambda service, region: client)
-    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "2000")  # room for a few records: the rest overflow
     datas = [encode(cwl_payload([f"line {i}"])) for i in range(700)]
@@ -325,7 +328,7 @@ def test_a_split_record_whose_pieces_go_back_only_in_part_fails_whole(
     the one case where an event can be both delivered and parked (the log names the record)."""
     client = RejectsSecond()
     monkeypatch.setattr(app, "_client", lambda service, region: client)
-    monkeypatch.setattr("logpipes.firehose_transform.reingest.time.sleep", lambda _: None)
+    monkeypatch.setattr("time.sleep", lambda _: None)
     monkeypatch.setenv("RESPONSE_LIMIT_BYTES", "200000")
     monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", "2")
     lines = _random_lines(300, 1_000, seed=7)

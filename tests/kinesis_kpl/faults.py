@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from devtools.kinesis import EventSourceMapping, MemoryDestination
 from logpipes.kinesis_kpl.aggregation import MAGIC
-from logpipes.kinesis_kpl.app import Settings, process_event
+from logpipes.kinesis_kpl.app import process_event
+from logpipes.kinesis_kpl.settings import Settings
 from logpipes.kinesis_kpl.sink import S3Sink
 
 from .kinesis_events import FIRST_SEQUENCE, aggregate

@@ -13,11 +13,13 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from devtools.lambda_runtime import FakeLambdaContext
 from devtools.moto_server import MotoServer
+from logpipes.common.settings import ConfigurationError
 from logpipes.kinesis_kpl import batch as batch_module
 from logpipes.kinesis_kpl import handler
 from logpipes.kinesis_kpl.aggregation import MAGIC
-from logpipes.kinesis_kpl.app import Settings, process_event
+from logpipes.kinesis_kpl.app import process_event
 from logpipes.kinesis_kpl.records import decode
+from logpipes.kinesis_kpl.settings import Settings
 from logpipes.kinesis_kpl.sink import MemorySink
 
 from .kinesis_events import SHARD_ID, aggregate, json_lines, kinesis_event, sequence_number
@@ -238,9 +240,9 @@ def test_settings_from_environment() -> None:
     env = {"SINK_BUCKET": "b", "SINK_PREFIX": "p/", "DEAD_LETTER_PREFIX": "d/", "GZIP_LEVEL": "1"}
     assert Settings.from_env(env) == Settings("b", "p/", "d/", 1)
     for level in ("0", "6"):  # the module offers ISA-L's levels 1 to 3
-        with pytest.raises(ValueError, match="GZIP_LEVEL"):
+        with pytest.raises(ConfigurationError, match="GZIP_LEVEL"):
             Settings.from_env({"SINK_BUCKET": "b", "GZIP_LEVEL": level})
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigurationError, match="SINK_BUCKET is not set"):
         Settings.from_env({})
 
 

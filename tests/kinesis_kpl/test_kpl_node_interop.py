@@ -16,7 +16,8 @@ import pytest
 
 from logpipes.common.apache import parse_line
 from logpipes.kinesis_kpl.aggregation import is_aggregated, user_records
-from logpipes.kinesis_kpl.app import Settings, process_event
+from logpipes.kinesis_kpl.app import process_event
+from logpipes.kinesis_kpl.settings import Settings
 from logpipes.kinesis_kpl.sink import MemorySink
 
 from .kinesis_events import json_lines, kinesis_event

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from logpipes.common.settings import ConfigurationError
 from logpipes.s3log_redshift.dialect import PostgreSQL, Redshift, create_statements, load_statements, render
 from logpipes.s3log_redshift.executor import DataApiTarget
 from logpipes.s3log_redshift.schema import InvalidName, TableNames
-from logpipes.s3log_redshift.settings import Settings, SettingsError
+from logpipes.s3log_redshift.settings import Settings
 
 NAMES = TableNames(schema="logs", table="access_log", ledger="access_log_ledger")
 ROLE = "arn:aws:iam::123456789012:role/copy"
@@ -109,5 +110,5 @@ def test_settings_for_a_workgroup_with_iam_identity() -> None:
     ],
 )
 def test_invalid_settings_say_what_is_wrong(env: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
+    with pytest.raises(ConfigurationError, match=message):
         Settings.from_env(env)

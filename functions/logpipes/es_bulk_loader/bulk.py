@@ -23,14 +23,13 @@ Every entry handed to ``send`` ends up indexed or in the result's ``dead_letters
 from __future__ import annotations
 
 import math
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
+from logpipes.common.backoff import Backoff
 from logpipes.es_bulk_loader.opensearch import CONNECT_TIMEOUT, READ_TIMEOUT, OpenSearchHttp
 
 NDJSON = "application/x-ndjson"
@@ -63,22 +62,6 @@ class BulkResult:
     retried_requests: int = 0
     retried_items: int = 0
     split_requests: int = 0
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
-
-    base_seconds: float = 0.2
-    cap_seconds: float = 20.0
-    sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
-
-    def delay(self, attempt: int) -> float:
-        return self.random() * min(self.cap_seconds, self.base_seconds * 2**attempt)
-
-    def wait(self, attempt: int) -> None:
-        self.sleep(self.delay(attempt))
 
 
 @dataclass(frozen=True)

@@ -8,35 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from logpipes.common.settings import ConfigurationError, integer, required
+
 MIB = 1024 * 1024
 DEFAULT_INDEX_PATTERN = "logs-%Y.%m.%d"
 
 
-class ConfigurationError(ValueError):
-    """An environment variable is missing or has a bad value."""
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "")
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
-
-
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "")
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name}={raw!r} must be positive")
-    return value
-
-
 def _prefix(env: Mapping[str, str], name: str) -> str:
     """A key prefix that ends with "/" (required: an empty one would mean the whole bucket)."""
-    value = _required(env, name)
+    value = required(env, name)
     return value if value.endswith("/") else f"{value}/"
 
 
@@ -50,13 +30,13 @@ class OpenSearchSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OpenSearchSettings:
-        endpoint = _required(env, "OPENSEARCH_ENDPOINT").rstrip("/")
+        endpoint = required(env, "OPENSEARCH_ENDPOINT").rstrip("/")
         if not endpoint.startswith(("https://", "http://")):
             endpoint = f"https://{endpoint}"
         service = env.get("OPENSEARCH_SERVICE", "es")
         if service not in {"es", "aoss"}:
             raise ConfigurationError(f"OPENSEARCH_SERVICE={service!r} must be 'es' or 'aoss'")
-        return cls(endpoint, service, _required(env, "AWS_REGION"))
+        return cls(endpoint, service, required(env, "AWS_REGION"))
 
 
 @dataclass(frozen=True)
@@ -77,13 +57,10 @@ class IndexSettings:
             pipeline = json.loads(pipeline_json) if pipeline_json else None
         except ValueError as error:
             raise ConfigurationError(f"INGEST_PIPELINE is not JSON: {error}") from None
-        replicas_raw = env.get("NUMBER_OF_REPLICAS", "1")
-        if not replicas_raw.isdigit():
-            raise ConfigurationError(f"NUMBER_OF_REPLICAS={replicas_raw!r} must be a whole number")
         return cls(
             default_index_pattern=env.get("INDEX_PATTERN", DEFAULT_INDEX_PATTERN),
-            shards=_positive_int(env, "NUMBER_OF_SHARDS", 1),
-            replicas=int(replicas_raw),
+            shards=integer(env, "NUMBER_OF_SHARDS", 1, minimum=1),
+            replicas=integer(env, "NUMBER_OF_REPLICAS", 1, minimum=0),
             refresh_interval=env.get("REFRESH_INTERVAL", "30s"),
             index_message=env.get("INDEX_MESSAGE", "false").lower() == "true",
             ingest_pipeline=pipeline,
@@ -99,7 +76,7 @@ class DeadLetterSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DeadLetterSettings:
-        return cls(_required(env, "DEAD_LETTER_BUCKET"), _prefix(env, "DEAD_LETTER_PREFIX"))
+        return cls(required(env, "DEAD_LETTER_BUCKET"), _prefix(env, "DEAD_LETTER_PREFIX"))
 
 
 @dataclass(frozen=True)
@@ -115,15 +92,15 @@ class PlanSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> PlanSettings:
-        source_bucket = _required(env, "SOURCE_BUCKET")
-        work_bucket = _required(env, "WORK_BUCKET")
+        source_bucket = required(env, "SOURCE_BUCKET")
+        work_bucket = required(env, "WORK_BUCKET")
         work_prefix = _prefix(env, "WORK_PREFIX")
         dead_letters = DeadLetterSettings.from_env(env)
         return cls(
             source_bucket=source_bucket,
             work_bucket=work_bucket,
             work_prefix=work_prefix,
-            chunk_bytes=_positive_int(env, "CHUNK_BYTES", 8 * MIB),
+            chunk_bytes=integer(env, "CHUNK_BYTES", 8 * MIB, minimum=1),
             default_index_pattern=env.get("INDEX_PATTERN", DEFAULT_INDEX_PATTERN),
             excluded_prefixes=tuple(
                 prefix
@@ -144,7 +121,7 @@ class LoadSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LoadSettings:
         return cls(
-            bulk_bytes=_positive_int(env, "BULK_BYTES", 5 * MIB),
-            max_attempts=_positive_int(env, "BULK_MAX_ATTEMPTS", 6),
+            bulk_bytes=integer(env, "BULK_BYTES", 5 * MIB, minimum=1),
+            max_attempts=integer(env, "BULK_MAX_ATTEMPTS", 6, minimum=1),
             dead_letters=DeadLetterSettings.from_env(env),
         )

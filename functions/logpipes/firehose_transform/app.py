@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_firehose_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from logpipes.common.cloudwatch_logs import inflated_limit
+from logpipes.common.settings import choice, integer
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, BatchResult, InputRecord, transform_batch
 from logpipes.firehose_transform.reingest import Reingester, StreamTarget
 from logpipes.firehose_transform.transform import OutputFormat
@@ -51,15 +52,12 @@ def _client(service: str, region: str) -> Any:
 
 
 def _settings() -> tuple[OutputFormat, int, int]:
-    output_format = os.environ.get("OUTPUT_FORMAT", OutputFormat.RAW.value)
-    try:
-        return (
-            OutputFormat(output_format),
-            int(os.environ.get("RESPONSE_LIMIT_BYTES", RESPONSE_LIMIT_BYTES)),
-            int(os.environ.get("REINGEST_MAX_ATTEMPTS", "10")),
-        )
-    except ValueError as error:
-        raise RuntimeError(f"bad configuration: {error}") from error
+    """OUTPUT_FORMAT, RESPONSE_LIMIT_BYTES, REINGEST_MAX_ATTEMPTS; raises ConfigurationError."""
+    return (
+        choice(os.environ, "OUTPUT_FORMAT", OutputFormat.RAW),
+        integer(os.environ, "RESPONSE_LIMIT_BYTES", RESPONSE_LIMIT_BYTES, minimum=1),
+        integer(os.environ, "REINGEST_MAX_ATTEMPTS", 10, minimum=1),
+    )
 
 
 def _reingest(result: BatchResult, target_arn: str, max_attempts: int, context: LambdaContext) -> int:

@@ -12,13 +12,13 @@ with its data, under the error prefix).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from logpipes.common.backoff import Backoff
 
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # PutRecordBatch's limit (PutRecords allows 5 MiB)
@@ -74,9 +74,7 @@ class Reingester:
         target: StreamTarget,
         client: Any,
         max_attempts: int = 10,
-        base_delay: float = 0.1,
-        max_delay: float = 5.0,
-        sleep: Callable[[float], None] = time.sleep,
+        backoff: Backoff = Backoff(base_seconds=0.1, cap_seconds=5.0),  # noqa: B008 (frozen, shared safely)
         seconds_left: Callable[[], float] = lambda: float("inf"),
         reserve_seconds: float = 0.0,
     ) -> None:
@@ -85,9 +83,7 @@ class Reingester:
         self.target = target
         self.client = client
         self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.sleep = sleep
+        self.backoff = backoff
         self.seconds_left = seconds_left
         self.reserve_seconds = reserve_seconds
         self.retries = 0
@@ -111,14 +107,13 @@ class Reingester:
         for attempt in range(self.max_attempts):
             delay = 0.0
             if attempt:
-                # Full jitter: spreads the retries of concurrent invocations apart.
-                delay = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+                delay = self.backoff.delay(attempt)
             if self.seconds_left() - delay < self.reserve_seconds:
                 last_error = f"the invocation's time ran out ({last_error or 'before the first attempt'})"
                 break
             if attempt:
                 self.retries += 1
-                self.sleep(delay)
+                self.backoff.sleep(delay)
             try:
                 codes = self._send([records[index] for index in pending])
             except (ClientError, BotoCoreError) as error:

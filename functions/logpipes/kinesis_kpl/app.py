@@ -13,14 +13,15 @@ import boto3
 import pybase64
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from logpipes.kinesis_kpl.batch import CORRUPT_AGGREGATE, INVALID_BASE64, KinesisRecord, ShardBatch
+from logpipes.kinesis_kpl.processor import InOrderKinesisProcessor
 from logpipes.kinesis_kpl.records import APACHE, JSON, MESSAGE
+from logpipes.kinesis_kpl.settings import Settings
 from logpipes.kinesis_kpl.sink import S3Sink, Sink, SinkError
 
 logger = Logger()
@@ -34,53 +35,6 @@ S3_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standar
 # No PutObject starts with less time left than this (or a quarter of the time the invocation had):
 # a function timed out part-way is a function error, which Lambda retries bisected.
 WRITE_MARGIN_MS = 45_000
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The function's configuration, from its environment variables."""
-
-    bucket: str  # SINK_BUCKET
-    prefix: str = ""  # SINK_PREFIX: data objects go under <prefix>dt=YYYY-MM-DD/hour=HH/
-    dead_letter_prefix: str = "dead-letter/"  # DEAD_LETTER_PREFIX: corrupt aggregates go here
-    # GZIP_LEVEL: ISA-L's levels, 1 (fastest) to 3 (smallest). Its level 2 compresses JSON lines
-    # about 12x faster than zlib's default level 6, into objects about 25% larger.
-    gzip_level: int = 2
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        level = int(env.get("GZIP_LEVEL", str(cls.gzip_level)))
-        if not 1 <= level <= 3:
-            raise ValueError(f"GZIP_LEVEL must be 1 to 3, not {level}")
-        return cls(
-            bucket=env["SINK_BUCKET"],
-            prefix=env.get("SINK_PREFIX", ""),
-            dead_letter_prefix=env.get("DEAD_LETTER_PREFIX", "dead-letter/"),
-            gzip_level=level,
-        )
-
-
-class SkippedAfterFailure(Exception):
-    """Not processed: an earlier record of the batch failed, and Lambda redelivers from that one."""
-
-
-class InOrderKinesisProcessor(BatchProcessor):
-    """Powertools' Kinesis batch processor, stopping at the first failed record.
-
-    Lambda checkpoints a shard at the lowest sequence number reported, so every record after a
-    failure is delivered again: it must not be written now, or it would be written twice. Reporting
-    those records too says so explicitly (the same circuit breaker as Powertools' SQS FIFO processor).
-    """
-
-    def __init__(self, logger: Logger | None = None) -> None:
-        super().__init__(event_type=EventType.KinesisDataStreams, logger=logger)  # type: ignore[arg-type]
-
-    def _process_record(self, record: dict[str, Any]) -> Any:
-        if self.fail_messages:
-            skipped = SkippedAfterFailure("an earlier record of this batch failed")
-            data = self._to_batch_type(record=record, event_type=self.event_type)
-            return self.failure_handler(record=data, exception=(SkippedAfterFailure, skipped, None))
-        return super()._process_record(record)
 
 
 @dataclass

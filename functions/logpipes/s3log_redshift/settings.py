@@ -21,16 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from logpipes.common.settings import ConfigurationError, integer
 from logpipes.s3log_redshift.executor import DataApiTarget
 from logpipes.s3log_redshift.loader import Staging
 from logpipes.s3log_redshift.schema import TableNames
 
 REDSHIFT_DATA = "redshift-data"
 POSTGRESQL = "postgresql"
-
-
-class SettingsError(ValueError):
-    """An environment variable is missing or invalid."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +51,7 @@ class Settings:
                 table=table,
                 ledger=env.get("LEDGER_TABLE") or f"{table}_ledger",
             )
-            level = int(env.get("GZIP_LEVEL", "1"))
-            if not 1 <= level <= 9:
-                raise SettingsError(f"GZIP_LEVEL must be 1 to 9, not {level}")
+            level = integer(env, "GZIP_LEVEL", 1, minimum=1, maximum=9)
             staging = Staging(
                 bucket=env["STAGING_BUCKET"],
                 prefix=env.get("STAGING_PREFIX", "staging/"),
@@ -67,7 +62,7 @@ class Settings:
             if backend == POSTGRESQL:
                 return cls(names, staging, backend, postgres_dsn=env["POSTGRES_DSN"])
             if backend != REDSHIFT_DATA:
-                raise SettingsError(
+                raise ConfigurationError(
                     f"LOADER_BACKEND must be {REDSHIFT_DATA} or {POSTGRESQL}, not {backend!r}"
                 )
             target = DataApiTarget(
@@ -79,8 +74,8 @@ class Settings:
             )
             return cls(names, staging, backend, data_api=target, copy_role_arn=env["REDSHIFT_COPY_ROLE_ARN"])
         except KeyError as missing:
-            raise SettingsError(f"environment variable {missing} is not set") from None
+            raise ConfigurationError(f"environment variable {missing} is not set") from None
         except ValueError as error:
-            if isinstance(error, SettingsError):
+            if isinstance(error, ConfigurationError):
                 raise
-            raise SettingsError(str(error)) from error
+            raise ConfigurationError(str(error)) from error

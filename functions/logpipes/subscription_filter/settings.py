@@ -9,13 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from logpipes.common.settings import ConfigurationError
 from logpipes.subscription_filter.render import EVENT_FIELDS, LineFormat
 
 DEFAULT_ROOT = "/mnt/archive"  # the EFS access point's mount path in the Lambda function
-
-
-class ConfigurationError(ValueError):
-    """An environment variable of the archiver has an invalid value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +30,9 @@ class ArchiveSettings:
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ConfigurationError(f"ARCHIVE_TIME_ZONE={zone_name!r} is not an IANA time zone") from error
+            raise ConfigurationError(
+                f"ARCHIVE_TIME_ZONE={zone_name!r} (the module's time_zone input) is not an IANA time zone"
+            ) from error
         format_name = environ.get("ARCHIVE_LINE_FORMAT", LineFormat.CSV.value)
         try:
             line_format = LineFormat(format_name)
