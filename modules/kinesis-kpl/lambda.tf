@@ -54,4 +54,10 @@ resource "aws_lambda_event_source_mapping" "this" {
       destination_arn = var.failed_batches_destination == "s3" ? local.bucket_arn : module.failures.arn
     }
   }
+
+  # Opt in to the mapping's event counts: OnFailureDestinationDeliveredEventCount, the records
+  # sent to the on-failure destination of either kind, is what the batches-given-up alarm watches.
+  metrics_config {
+    metrics = ["EventCount"]
+  }
 }

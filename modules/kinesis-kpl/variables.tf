@@ -321,7 +321,7 @@ variable "create_producer_policy" {
 # --- Alarms ---
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms: iterator age, the consumer's errors and throttles, failed records, batches sent to the failure queue, failed deliveries to the on-failure destination, corrupt aggregates."
+  description = "Create CloudWatch alarms: iterator age, the consumer's errors and throttles, failed records, batches given up on (sent to the on-failure destination, S3 or SQS), failed deliveries to the on-failure destination, corrupt aggregates, records whose data is not base64."
   type        = bool
   default     = true
 }

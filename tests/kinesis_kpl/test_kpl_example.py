@@ -34,6 +34,22 @@ def test_example_applies_and_delivers(aws: MotoServer, shared_data: Path) -> Non
         assert mapping["BisectBatchOnFunctionError"] is True
         # Given-up batches go, data included, to the sink bucket (failed_batches_destination = "s3").
         assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == f"arn:aws:s3:::{bucket}"
+        # Nothing reaches the failure queue in that mode, so a given-up batch must fire an alarm
+        # another way: the mapping counts the records it sends to the on-failure destination.
+        assert mapping["MetricsConfig"] == {"Metrics": ["EventCount"]}
+        cloudwatch = aws.client("cloudwatch")
+        (given_up,) = cloudwatch.describe_alarms(AlarmNames=[f"{stream}-batches-given-up"])["MetricAlarms"]
+        assert (given_up["Namespace"], given_up["MetricName"]) == (
+            "AWS/Lambda",
+            "OnFailureDestinationDeliveredEventCount",
+        )
+        assert given_up["Dimensions"] == [
+            {"Name": "EventSourceMappingUUID", "Value": outputs["event_source_mapping_uuid"]}
+        ]
+        (invalid,) = cloudwatch.describe_alarms(AlarmNames=[f"{stream}-invalid-base64-records"])[
+            "MetricAlarms"
+        ]
+        assert (invalid["Namespace"], invalid["MetricName"]) == ("logpipes", "InvalidBase64Records")
 
         # The producer: an instance profile whose only policy is put access to this stream.
         iam = aws.client("iam")

@@ -143,12 +143,26 @@ run "defaults" {
   }
 
   assert {
-    condition     = toset(keys(output.alarm_arns)) == toset(["iterator-age", "errors", "throttles", "failed-records", "batches-given-up", "failure-destination-errors", "corrupt-aggregates"])
-    error_message = "iterator age, errors, throttles, failed records, failure queue, destination failures and corrupt aggregates alarms expected"
+    condition     = toset(keys(output.alarm_arns)) == toset(["iterator-age", "errors", "throttles", "failed-records", "batches-given-up", "failure-destination-errors", "corrupt-aggregates", "invalid-base64-records"])
+    error_message = "iterator age, errors, throttles, failed records, given-up batches, destination failures, corrupt aggregates and invalid base64 records alarms expected"
+  }
+  # A batch given up on must fire an alarm with the default S3 destination too, where nothing
+  # reaches the failure queue: the alarm watches the mapping's own count of records it sent there.
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.metrics_config[0].metrics == toset(["EventCount"])
+    error_message = "the mapping must emit its event counts (OnFailureDestinationDeliveredEventCount among them)"
   }
   assert {
-    condition     = module.function.alarms["batches-given-up"].dimensions == tomap({ QueueName = "web-logs-failures" }) && module.function.alarms["iterator-age"].dimensions == tomap({ FunctionName = "web-logs-consumer" })
-    error_message = "the failure queue alarm watches the module's queue, iterator age the consumer"
+    condition     = module.function.alarms["batches-given-up"].metric_name == "OnFailureDestinationDeliveredEventCount" && module.function.alarms["batches-given-up"].namespace == "AWS/Lambda" && module.function.alarms["batches-given-up"].dimensions == tomap({ EventSourceMappingUUID = aws_lambda_event_source_mapping.this.uuid })
+    error_message = "the given-up batches alarm watches what this mapping sends to its on-failure destination, not the failure queue"
+  }
+  assert {
+    condition     = module.function.alarms["iterator-age"].dimensions == tomap({ FunctionName = "web-logs-consumer" })
+    error_message = "iterator age is the consumer's"
+  }
+  assert {
+    condition     = module.function.alarms["invalid-base64-records"].metric_name == "InvalidBase64Records" && module.function.alarms["invalid-base64-records"].dimensions == tomap({ service = "web-logs-consumer" })
+    error_message = "records dead-lettered for data that is not base64 must fire an alarm"
   }
   assert {
     condition     = module.function.alarms["failed-records"].dimensions == tomap({ service = "web-logs-consumer" }) && module.function.alarms["corrupt-aggregates"].dimensions == tomap({ service = "web-logs-consumer" }) && module.function.alarms["corrupt-aggregates"].name == "web-logs-corrupt-aggregates"
@@ -240,6 +254,10 @@ run "failed_batches_to_the_queue" {
   assert {
     condition     = length([for s in data.aws_iam_policy_document.function.statement : s if s.sid == "RetainFailedBatches"]) == 0 && output.failed_batches_prefix == null
     error_message = "without the S3 destination the consumer gets no ListBucket and no aws/lambda/ prefix"
+  }
+  assert {
+    condition     = module.function.alarms["batches-given-up"].dimensions == tomap({ EventSourceMappingUUID = aws_lambda_event_source_mapping.this.uuid }) && module.function.alarms["batches-given-up"].metric_name == "OnFailureDestinationDeliveredEventCount"
+    error_message = "with \"sqs\" the same mapping metric fires"
   }
 }
 
