@@ -56,6 +56,8 @@ class DeadLetter:
 
 @dataclass
 class BulkResult:
+    """What one ``send`` did: documents indexed, entries dead-lettered, and the requests it took."""
+
     indexed: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     requests: int = 0

@@ -103,17 +103,20 @@ class LoadCounts:
         }
 
     def add_render(self, stats: RenderStats) -> None:
+        """Count the lines one render read: non-blank, kept unparsed, and blank."""
         self.lines += stats.lines
         self.parse_errors += stats.parse_errors
         self.blank_lines += stats.blank_lines
 
     def add_dead_letters(self, letters: list[DeadLetter]) -> None:
+        """Keep the dead letters and count them, and those of them transient or too large."""
         self.dead_letters.extend(letters)
         self.dead_lettered += len(letters)
         self.failed += sum(1 for letter in letters if letter.transient)
         self.too_large += sum(1 for letter in letters if letter.status == TOO_LARGE)
 
     def add_bulk(self, result: BulkResult) -> None:
+        """Add one ``send``'s result: its indexed documents, its dead letters and its request counters."""
         self.indexed += result.indexed
         self.add_dead_letters(result.dead_letters)
         self.bulk_requests += result.requests
@@ -122,6 +125,7 @@ class LoadCounts:
         self.split_requests += result.split_requests
 
     def add_long_line(self, letter: LongLineLetter) -> None:
+        """Keep a line too long to render; it counts as read, dead-lettered and too large."""
         self.long_lines.append(letter)
         self.lines += 1
         self.dead_lettered += 1
@@ -202,6 +206,7 @@ def dead_letter_key(chunk: Chunk, settings: DeadLetterSettings) -> str:
 
 
 def long_line_key(chunk: Chunk, settings: DeadLetterSettings, offset: int) -> str:
+    """The key of a long line's own object: ``<offset>.line``, next to the chunk's dead letters."""
     return f"{settings.prefix}{chunk['bucket']}/{chunk['key']}/{offset}.line"
 
 
@@ -238,6 +243,7 @@ def copy_long_line(s3: Any, chunk: Chunk, letter: LongLineLetter, settings: Dead
 def long_line_record(
     chunk: Chunk, letter: LongLineLetter, bulk_bytes: int, line_object: str
 ) -> dict[str, Any]:
+    """A long line's dead-letter record: where the line is, why it failed, and the object holding it."""
     return {
         "bucket": chunk["bucket"],
         "key": chunk["key"],

@@ -22,6 +22,7 @@ def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, int]]
 
 
 def object_size(s3: Any, bucket: str, key: str) -> int:
+    """The object's size in bytes (HeadObject's ContentLength)."""
     return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
 
 
@@ -82,6 +83,7 @@ class S3Upload:
         self._parts: list[dict[str, Any]] = []
 
     def write(self, data: bytes) -> None:
+        """Buffer ``data``; once the buffer holds PART_BYTES, send it as a part."""
         self._buffer += data
         self.size += len(data)
         if len(self._buffer) >= PART_BYTES:
@@ -104,6 +106,7 @@ class S3Upload:
         self._buffer.clear()
 
     def close(self) -> None:
+        """Finish the object: one PutObject if no part was sent, else the last part and the completion."""
         if self._upload_id is None:
             self.s3.put_object(
                 Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), ContentType=self.content_type
@@ -117,6 +120,7 @@ class S3Upload:
         )
 
     def abort(self) -> None:
+        """Drop the buffer and abort the multipart upload, if one was started; never raises."""
         self._buffer.clear()
         if self._upload_id is not None:
             abort_upload(self.s3, self.bucket, self.key, self._upload_id)

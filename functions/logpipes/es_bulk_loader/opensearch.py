@@ -48,6 +48,7 @@ class OpenSearchHttp:
 
     @classmethod
     def from_settings(cls, settings: OpenSearchSettings) -> OpenSearchHttp:
+        """A session to the settings' endpoint, signed with SigV4 for their service and region."""
         return cls(settings.endpoint, sigv4_auth(settings.service, settings.region))
 
     def request(

@@ -44,6 +44,8 @@ class Chunk(TypedDict):
 
 
 class FilePlan(TypedDict):
+    """One planned object, as the Plan step reports it: its size, whether it is gzip, its chunk count."""
+
     bucket: str
     key: str
     size: int
@@ -53,6 +55,8 @@ class FilePlan(TypedDict):
 
 @dataclass(frozen=True)
 class PlanRequest:
+    """A checked execution input: its objects (``keys``, or all under ``prefix``) and index pattern."""
+
     bucket: str
     keys: tuple[str, ...] | None
     prefix: str | None

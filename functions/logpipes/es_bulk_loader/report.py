@@ -20,6 +20,8 @@ COUNTERS = (
 
 
 class MapResults(NamedTuple):
+    """The Distributed Map's results: the Load results of the chunks that succeeded, and the rest."""
+
     loaded: list[dict[str, Any]]  # the Load step's results
     failed: list[dict[str, Any]]  # {"bucket", "key", "offset", "error", "cause"} per failed chunk
 

@@ -30,6 +30,7 @@ class OpenSearchSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OpenSearchSettings:
+        """From OPENSEARCH_ENDPOINT (``https://`` if no scheme), OPENSEARCH_SERVICE and AWS_REGION."""
         endpoint = required(env, "OPENSEARCH_ENDPOINT").rstrip("/")
         if not endpoint.startswith(("https://", "http://")):
             endpoint = f"https://{endpoint}"
@@ -52,6 +53,7 @@ class IndexSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IndexSettings:
+        """From the index variables (default: 1 shard, 1 replica, 30s refresh); INGEST_PIPELINE is JSON."""
         pipeline_json = env.get("INGEST_PIPELINE", "")
         try:
             pipeline = json.loads(pipeline_json) if pipeline_json else None
@@ -76,6 +78,7 @@ class DeadLetterSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> DeadLetterSettings:
+        """From DEAD_LETTER_BUCKET and DEAD_LETTER_PREFIX (both required; the prefix ends with ``/``)."""
         return cls(required(env, "DEAD_LETTER_BUCKET"), _prefix(env, "DEAD_LETTER_PREFIX"))
 
 
@@ -92,6 +95,7 @@ class PlanSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> PlanSettings:
+        """From the environment; the work and dead-letter prefixes in the source bucket are never planned."""
         source_bucket = required(env, "SOURCE_BUCKET")
         work_bucket = required(env, "WORK_BUCKET")
         work_prefix = _prefix(env, "WORK_PREFIX")
@@ -120,6 +124,7 @@ class LoadSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LoadSettings:
+        """From BULK_BYTES (default 5 MiB), BULK_MAX_ATTEMPTS (default 6) and the dead-letter variables."""
         return cls(
             bulk_bytes=integer(env, "BULK_BYTES", 5 * MIB, minimum=1),
             max_attempts=integer(env, "BULK_MAX_ATTEMPTS", 6, minimum=1),

@@ -56,6 +56,7 @@ def template_name(index_pattern: str) -> str:
 
 
 def pipeline_name(index_pattern: str) -> str:
+    """The ingest pipeline the index family's template names as its ``default_pipeline``."""
     return f"{template_name(index_pattern)}-pipeline"
 
 

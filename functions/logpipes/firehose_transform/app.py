@@ -120,6 +120,7 @@ def _record_metrics(result: BatchResult, records_in: int, reingest_failures: int
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Transform one Firehose batch; what does not fit the response is re-ingested (Dropped) or failed."""
     output_format, response_limit, max_attempts = _settings()
     firehose_event = KinesisFirehoseEvent(event)
     source_arn = firehose_event.source_kinesis_stream_arn

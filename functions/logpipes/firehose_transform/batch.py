@@ -38,6 +38,8 @@ _RECORD_OVERHEAD_BYTES = 64
 
 @dataclass
 class InputRecord:
+    """One record of the Firehose event, as the transform needs it."""
+
     record_id: str
     data: str  # base64, as Firehose sends it
     partition_key: str | None = None  # set when the delivery stream reads from a Kinesis Data Stream
@@ -45,6 +47,8 @@ class InputRecord:
 
 @dataclass
 class OutputRecord:
+    """One record of the transformation response."""
+
     record_id: str
     result: str  # Ok | Dropped | ProcessingFailed
     data: str = ""  # base64 of the transformed bytes (Ok only)
@@ -53,6 +57,8 @@ class OutputRecord:
 
 @dataclass
 class BatchResult:
+    """The response's records (one per input, in order), the records to re-ingest, and byte counts."""
+
     records: list[OutputRecord]
     reingest: list[ReingestRecord] = field(default_factory=list)
     reingested_record_ids: list[str] = field(default_factory=list)
@@ -61,6 +67,7 @@ class BatchResult:
     bytes_out: int = 0
 
     def count(self, result: str) -> int:
+        """How many of the response's records have this result (Ok, Dropped or ProcessingFailed)."""
         return sum(1 for record in self.records if record.result == result)
 
     def fail_reingestion(self, reasons: dict[str, str]) -> None:

@@ -27,6 +27,8 @@ MAX_RECORD_BYTES = 1_000 * 1024  # Firehose's per-record limit before base64
 
 @dataclass(frozen=True)
 class ReingestRecord:
+    """A record to put back into the stream: a Firehose record's gzip data, whole or a piece of it."""
+
     data: bytes
     partition_key: str | None = None  # Kinesis Data Stream sources only
     source_id: str = ""  # the recordId of the Firehose record this comes from (whole, or a piece)
@@ -40,14 +42,17 @@ class StreamTarget:
 
     @property
     def is_kinesis(self) -> bool:
+        """True for a Kinesis Data Stream (PutRecords), False for a delivery stream (PutRecordBatch)."""
         return self.arn.split(":")[2] == "kinesis"
 
     @property
     def name(self) -> str:
+        """The stream's name: what follows ``deliverystream/`` or ``stream/`` in the ARN."""
         return self.arn.split("/", 1)[1]
 
     @property
     def region(self) -> str:
+        """The region field of the ARN."""
         return self.arn.split(":")[3]
 
 
@@ -69,6 +74,8 @@ def batches(records: list[ReingestRecord]) -> Iterator[list[int]]:
 
 
 class Reingester:
+    """Puts records back into one stream in batches, retrying only the failed ones, in the time left."""
+
     def __init__(
         self,
         target: StreamTarget,

@@ -23,6 +23,8 @@ from logpipes.common.cloudwatch_logs import DATA_MESSAGE, InvalidSubscriptionDat
 
 
 class OutputFormat(StrEnum):
+    """What Firehose writes for each log event (OUTPUT_FORMAT)."""
+
     RAW = "raw"  # each event's message plus a newline: what the AWS blueprint writes
     JSON = "json"  # one JSON object per event, with its origin and an ISO-8601 UTC timestamp
 
@@ -44,6 +46,7 @@ class Payload:
 
     @property
     def events(self) -> list[dict[str, Any]]:
+        """The document's ``logEvents`` list itself (not a copy)."""
         return self.document["logEvents"]
 
 
@@ -126,4 +129,5 @@ def split_events(
 
 
 def base64_length(raw_length: int) -> int:
+    """The length of the padded base64 of ``raw_length`` bytes."""
     return 4 * ((raw_length + 2) // 3)

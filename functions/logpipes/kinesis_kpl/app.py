@@ -44,6 +44,7 @@ class Invocation:
     shards: dict[str, ShardBatch] = field(default_factory=dict)
 
     def add(self, record: KinesisStreamRecord) -> None:
+        """Decode the record into its shard's batch; data that is not base64 is parked as it came."""
         shard_id = record.event_id.partition(":")[0]
         payload = record.kinesis
         shard = self.shards.get(shard_id)
@@ -106,6 +107,7 @@ class WriteDeadline:
 
     @classmethod
     def start(cls, time_left_ms: Callable[[], int] | None) -> WriteDeadline:
+        """Stop WRITE_MARGIN_MS (a quarter of the time left, if less) before the end; with no clock, never."""
         if time_left_ms is None:
             return cls(lambda: WRITE_MARGIN_MS, 0)
         return cls(time_left_ms, min(WRITE_MARGIN_MS, time_left_ms() // 4))
@@ -198,6 +200,7 @@ def _add_metrics(summary: Summary) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Write the Kinesis batch's JSON lines and dead letters to S3; return the records to retry."""
     settings = Settings.from_env()
     response, summary = process_event(
         event, settings, S3Sink(settings.bucket, _s3_client()), context.get_remaining_time_in_millis

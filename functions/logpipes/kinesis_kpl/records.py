@@ -137,6 +137,7 @@ def apache_members(fields: LineFields) -> str:
 
 
 def message_members(text: str) -> str:
+    """The members of a record kept as its text: ``"message"`` and the text as a JSON string."""
     return f'"message":{_quote(text)}'
 
 

@@ -22,6 +22,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """From SINK_BUCKET (required), SINK_PREFIX, DEAD_LETTER_PREFIX and GZIP_LEVEL (1 to 3)."""
         return cls(
             bucket=required(env, "SINK_BUCKET"),
             prefix=env.get("SINK_PREFIX", ""),

@@ -14,6 +14,8 @@ class SinkError(Exception):
 
 
 class Sink(Protocol):
+    """Where ``process_event`` writes the objects: S3Sink in Lambda, MemorySink in tests."""
+
     def put(self, obj: OutputObject) -> None:
         """Write one object, replacing any of the same key. Raises SinkError."""
         ...
@@ -48,4 +50,5 @@ class MemorySink:
         self.objects: dict[str, OutputObject] = {}
 
     def put(self, obj: OutputObject) -> None:
+        """Keep the object under its key, replacing any before it; never raises."""
         self.objects[obj.key] = obj

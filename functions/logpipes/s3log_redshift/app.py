@@ -64,6 +64,8 @@ def _loader_for(settings: Settings) -> Loader:
 
 @dataclass
 class BatchOutcome:
+    """What one SQS batch came to: failed message ids, staged objects, committed loads, load errors."""
+
     messages: int
     failed_messages: list[str] = field(default_factory=list)  # SQS message ids
     staged: list[StagedObject] = field(default_factory=list)
@@ -152,6 +154,7 @@ def _record_metrics(outcome: BatchOutcome) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Stage and load an SQS batch of S3 notifications; return the messages SQS must deliver again."""
     settings = Settings.from_env(os.environ)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
     batch_id = f"{datetime.now(UTC):%Y/%m/%d/%H%M%S}-{context.aws_request_id}"

@@ -34,6 +34,8 @@ INSERTED_OBJECTS = "inserted_objects"
 
 @dataclass(frozen=True)
 class Sql:
+    """A statement the same in both dialects; ``label`` marks one whose affected-row count is read."""
+
     text: str
     label: str = ""
 
@@ -52,6 +54,8 @@ Statement = Sql | CopyStaged
 
 
 class Dialect(Protocol):
+    """What differs between Redshift and PostgreSQL in the load's SQL."""
+
     name: str
 
     def column(self, column: Column, sort_key: str) -> str:
@@ -66,7 +70,9 @@ class Dialect(Protocol):
         """Serialise loads: the statement that makes concurrent loads of one table wait."""
         ...
 
-    def copy(self, statement: CopyStaged) -> str: ...
+    def copy(self, statement: CopyStaged) -> str:
+        """The COPY of the files ``statement``'s manifest lists into its table."""
+        ...
 
 
 _POSTGRES_TYPES = {
@@ -89,16 +95,20 @@ class PostgreSQL:
     name: str = "postgresql"
 
     def column(self, column: Column, sort_key: str) -> str:
+        """``name TYPE [NOT NULL]``: no widths, no encodings."""
         return f"{column.name} {_POSTGRES_TYPES[column.kind]}{_not_null(column)}"
 
     def table_options(self, sort_key: str) -> str:
+        """Nothing: PostgreSQL tables have no sort key or distribution style."""
         return ""
 
     def lock(self, table: str) -> str:
+        """An EXCLUSIVE table lock, held until the transaction ends."""
         # EXCLUSIVE: other loads wait, readers of the ledger do not.
         return f"LOCK TABLE {table} IN EXCLUSIVE MODE"
 
     def copy(self, statement: CopyStaged) -> str:
+        """``COPY … FROM STDIN`` of tab-separated CSV: the executor streams the staged files into it."""
         return (
             f"COPY {statement.table} ({', '.join(statement.columns)}) FROM STDIN "
             f"WITH (FORMAT csv, DELIMITER E'\\t', NULL '{CSV_NULL}')"
@@ -135,18 +145,22 @@ class Redshift:
     name: str = "redshift"
 
     def column(self, column: Column, sort_key: str) -> str:
+        """``name VARCHAR(n)|TYPE ENCODE … [NOT NULL]``; the sort key column is left RAW."""
         kind = f"VARCHAR({column.length})" if column.kind is Kind.TEXT else _POSTGRES_TYPES[column.kind]
         # The leading sort key column stays RAW so that zone maps prune range scans on it.
         encoding = "RAW" if column.name == sort_key else _REDSHIFT_ENCODINGS[column.kind]
         return f"{column.name} {kind} ENCODE {encoding}{_not_null(column)}"
 
     def table_options(self, sort_key: str) -> str:
+        """DISTSTYLE AUTO, sorted by ``sort_key``."""
         return f" DISTSTYLE AUTO SORTKEY ({sort_key})"
 
     def lock(self, table: str) -> str:
+        """Redshift's LOCK: held until the transaction ends."""
         return f"LOCK {table}"
 
     def copy(self, statement: CopyStaged) -> str:
+        """COPY by manifest as ``copy_role_arn``; ValueError if the URL or ARN has a quote or backslash."""
         delimiter = {"\t": "\\t"}[CSV_DELIMITER]
         return (
             f"COPY {statement.table} ({', '.join(statement.columns)}) "
@@ -157,6 +171,7 @@ class Redshift:
 
 
 def render(dialect: Dialect, statement: Statement) -> str:
+    """The statement's SQL text in ``dialect``."""
     return dialect.copy(statement) if isinstance(statement, CopyStaged) else statement.text
 
 

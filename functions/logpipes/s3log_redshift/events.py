@@ -27,6 +27,7 @@ class SourceObject:
 
     @property
     def url(self) -> str:
+        """``s3://bucket/key``, with the key decoded (as S3 stores it, not URL-encoded)."""
         return f"s3://{self.bucket}/{self.key}"
 
 

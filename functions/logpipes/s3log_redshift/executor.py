@@ -50,7 +50,9 @@ class StatementExecutor(Protocol):
     """Runs statements of ``dialect`` in one transaction."""
 
     @property
-    def dialect(self) -> Dialect: ...
+    def dialect(self) -> Dialect:
+        """The dialect the statements are rendered in."""
+        ...
 
     def run(self, statements: Sequence[Statement], deadline: float) -> list[int]:
         """Run every statement in one transaction, or none; return each one's affected row count.
@@ -84,6 +86,7 @@ class DataApiTarget:
             raise ValueError("a database user applies to provisioned clusters only")
 
     def parameters(self) -> dict[str, str]:
+        """The target as Data API request parameters (only those that are set)."""
         parameters = {"Database": self.database}
         if self.cluster_identifier:
             parameters["ClusterIdentifier"] = self.cluster_identifier
@@ -107,6 +110,8 @@ def _field_value(field: Mapping[str, Any]) -> Any:
 
 
 class DataApiExecutor:
+    """Runs the load as one Data API BatchExecuteStatement, polled until it ends or the deadline."""
+
     def __init__(
         self,
         client: Any,
@@ -123,9 +128,11 @@ class DataApiExecutor:
 
     @property
     def dialect(self) -> Redshift:
+        """Redshift: the only dialect the Data API runs."""
         return self._dialect
 
     def run(self, statements: Sequence[Statement], deadline: float) -> list[int]:
+        """One BatchExecuteStatement, cancelled past ``deadline``; raises LoadError saying what failed."""
         response = self._client.batch_execute_statement(
             Sqls=[render(self._dialect, statement) for statement in statements],
             StatementName=STATEMENT_NAME,

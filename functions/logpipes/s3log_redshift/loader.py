@@ -48,6 +48,8 @@ class Staging:
 
 @dataclass(frozen=True)
 class StagedObject:
+    """One source object normalised into staging: its counts, its staged CSV and its rejects."""
+
     source: SourceObject
     counts: ObjectCounts
     data_url: str | None  # its staged CSV, or None when no line was loadable
@@ -56,6 +58,8 @@ class StagedObject:
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What one committed load transaction did."""
+
     objects: int  # distinct objects in the batch
     new_objects: int  # of which not in the ledger before: their rows were loaded
     inserted_rows: int
@@ -83,6 +87,8 @@ def _manifest(urls: Sequence[str]) -> bytes:
 
 
 class Loader:
+    """Stages source objects in S3, then loads a batch of them in one transaction through its executor."""
+
     def __init__(
         self,
         s3: Any,

@@ -34,6 +34,8 @@ _TOO_LONG = Unparsed(f"line longer than {MAX_LINE_CHARS} characters: no valid li
 
 @dataclass
 class ObjectCounts:
+    """How one object's lines went: all of them (blank ones included), rows staged, lines rejected."""
+
     lines: int = 0  # every line, blank ones included
     rows: int = 0
     rejected: int = 0

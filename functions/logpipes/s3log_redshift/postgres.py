@@ -44,6 +44,7 @@ class PostgresExecutor:
 
     @property
     def dialect(self) -> PostgreSQL:
+        """The PostgreSQL dialect: plain types, ``COPY … FROM STDIN``."""
         return self._dialect
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -52,11 +53,13 @@ class PostgresExecutor:
         return self._connection
 
     def close(self) -> None:
+        """Close the connection, if one is open; the next ``run`` opens another."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     def run(self, statements: Sequence[Statement], deadline: float) -> list[int]:
+        """One transaction; each statement may take the time left before ``deadline``; raises LoadError."""
         remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
         counts: list[int] = []
         try:

@@ -14,6 +14,8 @@ from enum import Enum
 
 
 class Kind(Enum):
+    """A column's logical type; each dialect renders its own SQL type for it."""
+
     TEXT = "text"
     SMALLINT = "smallint"
     INTEGER = "integer"
@@ -34,6 +36,8 @@ REQUEST_TIME_RANGE = (datetime(2006, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzi
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a loaded table; the parser checks each value against its kind and width."""
+
     name: str
     kind: Kind
     length: int = 0  # bytes, for TEXT: Redshift VARCHAR(length)
@@ -134,8 +138,10 @@ class TableNames:
 
     @property
     def target(self) -> str:
+        """``schema.table``: where the rows go."""
         return f"{self.schema}.{self.table}"
 
     @property
     def ledger_table(self) -> str:
+        """``schema.ledger``: one row per loaded object."""
         return f"{self.schema}.{self.ledger}"

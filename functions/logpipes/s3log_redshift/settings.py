@@ -32,6 +32,8 @@ POSTGRESQL = "postgresql"
 
 @dataclass(frozen=True)
 class Settings:
+    """The loader's configuration: the variables in the module docstring."""
+
     names: TableNames
     staging: Staging
     backend: str = REDSHIFT_DATA
@@ -41,6 +43,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read the variables in the module docstring; a missing or bad one is a ConfigurationError."""
+
         def optional(name: str) -> str | None:
             return env.get(name) or None
 

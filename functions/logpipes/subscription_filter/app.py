@@ -25,6 +25,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "logp
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Archive one subscription delivery, or, on the schedule, seal the days that are over."""
     settings = ArchiveSettings.from_environment(os.environ)
     now = datetime.now(UTC)
     if isinstance(event, dict) and event.get("source") == "aws.events":

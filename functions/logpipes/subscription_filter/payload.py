@@ -43,6 +43,7 @@ class LogBatch:
 
     @property
     def events(self) -> list[LogEvent]:
+        """The events as (id, timestamp ms, message) tuples, built anew on each access."""
         return list(zip(self.ids, self.timestamps, self.messages, strict=True))
 
 

@@ -20,6 +20,8 @@ _MILLIS = tuple(f".{millis:03d}" for millis in range(1000))  # a lookup, not a f
 
 
 class LineFormat(StrEnum):
+    """How an archive line is written (ARCHIVE_LINE_FORMAT)."""
+
     CSV = "csv"  # labels..., timestamp, log_stream, message (RFC 4180 quoting)
     JSON = "json"  # one object per line: labels as fields, then EVENT_FIELDS
 

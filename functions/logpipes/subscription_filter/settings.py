@@ -17,6 +17,8 @@ DEFAULT_ROOT = "/mnt/archive"  # the EFS access point's mount path in the Lambda
 
 @dataclass(frozen=True, slots=True)
 class ArchiveSettings:
+    """Where day files go, how their lines are written, and how long after its day one is sealed."""
+
     root: Path
     zone: ZoneInfo
     line_format: LineFormat
