@@ -1,6 +1,7 @@
 locals {
-  source_objects = "arn:${local.partition}:s3:::${var.source_bucket_name}/${var.source_prefix}*"
-  work_objects   = "arn:${local.partition}:s3:::${local.work_bucket}/${var.work_prefix}"
+  source_objects      = "arn:${local.partition}:s3:::${var.source_bucket_name}/${var.source_prefix}*"
+  work_objects        = "arn:${local.partition}:s3:::${local.work_bucket}/${var.work_prefix}"
+  dead_letter_objects = "arn:${local.partition}:s3:::${local.dead_letter_bucket}/${var.dead_letter_prefix}*"
 
   # OpenSearch: a domain is called through paths of its ARN, a Serverless collection as a whole
   # (its data access policy, outside IAM, says which indices the roles may write).
@@ -67,6 +68,13 @@ data "aws_iam_policy_document" "plan" {
     actions   = ["s3:PutObject"]
     resources = ["${local.work_objects}manifests/*", "${local.work_objects}chunks/*"]
   }
+  statement {
+    # A decompressed chunk over 5 MiB is a multipart upload (s3:PutObject covers creating, uploading
+    # and completing it); when planning fails part-way, its parts are aborted, not left billed.
+    sid       = "AbortChunkUploads"
+    actions   = ["s3:AbortMultipartUpload"]
+    resources = ["${local.work_objects}chunks/*"]
+  }
 }
 
 data "aws_iam_policy_document" "load" {
@@ -80,7 +88,14 @@ data "aws_iam_policy_document" "load" {
   statement {
     sid       = "WriteDeadLetters"
     actions   = ["s3:PutObject"]
-    resources = ["arn:${local.partition}:s3:::${local.dead_letter_bucket}/${var.dead_letter_prefix}*"]
+    resources = [local.dead_letter_objects]
+  }
+  statement {
+    # An over-long line is copied into its own dead-letter object by a multipart upload
+    # (UploadPartCopy); when the copy fails, the upload is aborted, not left billed.
+    sid       = "AbortDeadLetterUploads"
+    actions   = ["s3:AbortMultipartUpload"]
+    resources = [local.dead_letter_objects]
   }
   statement {
     sid       = "BulkIndex"

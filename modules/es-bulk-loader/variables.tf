@@ -60,7 +60,7 @@ variable "source_prefix" {
 }
 
 variable "work_bucket_name" {
-  description = "Bucket for the loader's working objects (chunk lists, decompressed chunks of gzip files, the Distributed Map's results). null: the source bucket."
+  description = "Bucket for the loader's working objects (chunk lists, decompressed chunks of gzip files, the Distributed Map's results). null: the source bucket. The module does not create it: give it an AbortIncompleteMultipartUpload lifecycle rule (decompressed chunks are multipart uploads)."
   type        = string
   default     = null
 
@@ -82,7 +82,7 @@ variable "work_prefix" {
 }
 
 variable "dead_letter_bucket_name" {
-  description = "Bucket for documents OpenSearch did not index, with the error, one NDJSON object per chunk. null: the work bucket."
+  description = "Bucket for documents OpenSearch did not index, with the error, one NDJSON object per chunk. null: the work bucket. The module does not create it: give it an AbortIncompleteMultipartUpload lifecycle rule (an over-long line is copied by a multipart upload)."
   type        = string
   default     = null
 
@@ -202,7 +202,7 @@ variable "bulk_bytes" {
 }
 
 variable "bulk_max_attempts" {
-  description = "Attempts per _bulk request (whole requests on 429/502/503/504 and connection errors, and items failing with 429/5xx), with exponential backoff and full jitter."
+  description = "Attempts per _bulk request. A whole request answered 429 or any 5xx, lost to a connection error or a timeout, and items failing with 429 or any 5xx are retried with exponential backoff and full jitter; a 413 splits the request instead (a single document still too large is dead-lettered). When a chunk's attempts run out, its documents still failing are dead-lettered (marked transient, to replay as they are)."
   type        = number
   default     = 6
 

@@ -30,7 +30,7 @@ module "function" {
   alarm_actions = var.alarm_actions
   alarms = {
     failed-records = {
-      description = "Records that are not CloudWatch Logs payloads were written under the error prefix."
+      description = "Records were written, with their data, under the error prefix (ProcessingFailed): not CloudWatch Logs payloads (or inflating past the decompression bound), holding a log event too big for any response, or not re-ingested after reingest_max_attempts (ReingestFailures, counted in RecordsFailed)."
       namespace   = "logpipes"
       metric      = "RecordsFailed"
     }

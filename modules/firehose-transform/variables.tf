@@ -219,7 +219,7 @@ variable "permissions_boundary" {
 }
 
 variable "reingest_max_attempts" {
-  description = "Attempts per re-ingestion batch before the invocation fails and Firehose retries it."
+  description = "Attempts per re-ingestion batch (PutRecordBatch, or PutRecords when the source is a Kinesis stream), with exponential backoff and full jitter. Records still not re-ingested when the attempts or the invocation's time run out become ProcessingFailed (Firehose writes them, with their data, under the error prefix) and the invocation returns: it does not fail, so nothing already re-ingested is put back twice. They count in the ReingestFailures and RecordsFailed metrics (failed-records alarm)."
   type        = number
   default     = 10
 

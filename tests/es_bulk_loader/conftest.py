@@ -1,4 +1,5 @@
-"""Fixtures of the es-bulk-loader tests: the local OpenSearch endpoint and signed clients for it."""
+"""Fixtures of the es-bulk-loader tests: the local OpenSearch endpoint and signed clients for it, and
+the state machines Terraform renders (once per session: rendering applies the module, ~40 s)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import boto3
 import pytest
 
 from devtools.opensearch_stub import OpenSearchStub
+from devtools.step_functions import RenderedStateMachine, rendered_es_bulk_loader
 from logpipes.es_bulk_loader.bulk import Backoff, BulkClient
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp, sigv4_auth
 
@@ -46,3 +48,9 @@ def sleeps() -> RecordedSleeps:
 def client(http: OpenSearchHttp, sleeps: RecordedSleeps) -> BulkClient:
     """Retries without waiting: the backoff's sleeps are recorded instead (jitter fixed at its maximum)."""
     return BulkClient(http, max_attempts=4, backoff=Backoff(sleep=sleeps, random=lambda: 1.0))
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, RenderedStateMachine]:
+    """Every es-bulk-loader variant's state machine and functions, as Terraform deployed them."""
+    return rendered_es_bulk_loader()

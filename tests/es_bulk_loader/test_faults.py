@@ -1,10 +1,12 @@
 """The fault matrix of the Load step: every S3 and ``_bulk`` call fails in turn, then Step Functions
 retries the chunk as the state machine's definition says, and every input line is accounted for.
 
-Each case plans a real file (NASA-HTTP lines, plus unparsable, blank and one over-long line), plain
-and gzip, runs every chunk through the real ``handler`` the way the Distributed Map does (re-invoking
-it when the error matches LoadChunk's ``Retry``, up to its ``MaxAttempts``), then audits every
-non-blank input line by its ``_id``:
+Each case loads a real file (NASA-HTTP lines, plus unparsable, blank and one over-long line), plain
+and gzip, with one execution of the state machine Terraform renders (the ``domain`` variant, no
+failure tolerated), under moto's ASL interpreter (devtools.step_functions), the real handlers run in
+this process. The faults are injected into the Load step's calls only; whether a failed chunk is
+invoked again, how often and after what wait is the definition's Retry, as the interpreter runs it
+(the waits are recorded, not slept). Then every non-blank input line is audited by its ``_id``:
 
 - indexed: stored once in the stub (ids are deterministic: a re-run overwrites, it cannot double);
 - parked: in the chunk's dead-letter objects, with its data (the document, or the line's bytes);
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,58 +27,29 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError, ResponseStreamingError
 
-from devtools.lambda_runtime import FakeLambdaContext
-from devtools.moto_server import MotoServer
+from devtools import asl_moto
 from devtools.opensearch_stub import OpenSearchStub
+from devtools.step_functions import RenderedStateMachine, in_process_step_functions, run_execution
+from logpipes import es_bulk_loader
 from logpipes.es_bulk_loader import bulk, handlers, objects
 from logpipes.es_bulk_loader.documents import document_id
 from logpipes.es_bulk_loader.opensearch import OpenSearchHttp
-from logpipes.es_bulk_loader.plan import parse_request, plan
-from logpipes.es_bulk_loader.settings import PlanSettings
 
-pytestmark = pytest.mark.moto
+pytestmark = [pytest.mark.moto, pytest.mark.terraform]
 
-REPO = Path(__file__).resolve().parents[2]
-BUCKET = "logs"
-DEAD_LETTER_PREFIX = "loader/dead-letter/"
+BUCKET = "nasa-http-logs"  # the rendered variants' source bucket, also their work and dead-letter bucket
+DEAD_LETTER_PREFIX = "es-bulk-loader/dead-letter/"  # the module's defaults
+MANIFESTS_PREFIX = "es-bulk-loader/work/manifests/"
 CHUNK_BYTES = 32 * 1024
 BULK_BYTES = 16 * 1024
-SETTINGS = PlanSettings(
-    source_bucket=BUCKET,
-    work_bucket=BUCKET,
-    work_prefix="loader/work/",
-    chunk_bytes=CHUNK_BYTES,
-    default_index_pattern="nasa-logs-%Y.%m.%d",
-    excluded_prefixes=("loader/",),
-)
 
 
-# -- Step Functions' retry of the chunk, read from the module's definition ---------------------------
-def load_chunk_retriers() -> list[tuple[frozenset[str], int]]:
-    """(ErrorEquals, MaxAttempts) of every Retry of the LoadChunk state, in order."""
-    source = (REPO / "modules" / "es-bulk-loader" / "state_machine.tf").read_text()
-    rule = r"ErrorEquals\s*=\s*\[(?P<errors>[^\]]*)\].*?MaxAttempts\s*=\s*(?P<max>\d+)"
-
-    def retrier(text: str) -> tuple[frozenset[str], int]:
-        found = re.search(rule, text, re.S)
-        assert found is not None, text
-        return frozenset(re.findall(r'"([^"]+)"', found["errors"])), int(found["max"])
-
-    lambda_retry = re.search(r"lambda_retry = \{(.*?)\n  \}", source, re.S)
-    load_chunk = re.search(r"LoadChunk = \{.*?Retry = \[(.*?)\n\s*\]", source, re.S)
-    assert lambda_retry is not None and load_chunk is not None
-    entries = re.findall(r"local\.lambda_retry|\{[^{}]*\}", re.sub(r"#[^\n]*", "", load_chunk[1]))
-    return [retrier(lambda_retry[1] if entry == "local.lambda_retry" else entry) for entry in entries]
-
-
-RETRIERS = load_chunk_retriers()
-
-
-def test_the_definition_retries_the_error_the_load_step_raises_for_transient_faults() -> None:
-    assert (frozenset({"BulkUnavailable"}), 3) in RETRIERS
+# -- the Load step's invocations, as the state machine makes them ---------------------------------------
+LOADING = threading.local()  # set while the Load handler runs on this thread: faults are for it only
 
 
 @dataclass
@@ -86,22 +59,41 @@ class ChunkRun:
     invocations: int
 
 
-def run_as_step_functions(chunk: dict[str, Any]) -> ChunkRun:
-    """Invoke the Load handler for one Map item, retrying as LoadChunk's Retry rules say."""
-    used = Counter[int]()
-    invocations = 0
-    while True:
-        invocations += 1
-        try:
-            return ChunkRun(handlers.handler(chunk, FakeLambdaContext()), None, invocations)
-        except Exception as error:  # any error fails the task, as in Lambda
-            name = type(error).__name__
-            matching = [
-                i for i, (errors, _) in enumerate(RETRIERS) if name in errors or "States.ALL" in errors
-            ]
-            if not matching or used[matching[0]] >= RETRIERS[matching[0]][1]:
-                return ChunkRun(None, name, invocations)
-            used[matching[0]] += 1
+@dataclass
+class LoadInvocations:
+    """Every invocation of the Load handler by the execution, per chunk (key, offset).
+
+    Step Functions decides whether to invoke it again (LoadChunk's Retry); this only records. The
+    faults are armed at the first invocation, so that Prepare and Plan run unharmed.
+    """
+
+    arm: Callable[[], None]
+    runs: dict[tuple[str, int], ChunkRun] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    armed: bool = False
+
+    def wrap(self, load: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def invoke(chunk: dict[str, Any], context: Any) -> dict[str, Any]:
+            with self.lock:
+                if not self.armed:
+                    self.arm()
+                    self.armed = True
+            LOADING.active = True
+            result, error = None, None
+            try:
+                result = load(chunk, context)
+                return result
+            except Exception as raised:
+                error = getattr(raised, "error_type", type(raised).__name__)
+                raise
+            finally:
+                LOADING.active = False
+                with self.lock:
+                    previous = self.runs.get((chunk["key"], chunk["offset"]))
+                    calls = previous.invocations if previous else 0
+                    self.runs[(chunk["key"], chunk["offset"])] = ChunkRun(result, error, calls + 1)
+
+        return invoke
 
 
 # -- S3 faults -------------------------------------------------------------------------------------------
@@ -141,7 +133,7 @@ class FaultyS3:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            queue = self.faults.get(name)
+            queue = self.faults.get(name) if getattr(LOADING, "active", False) else None
             if queue:
                 fault = queue.pop(0)
                 self.injected[name] += 1
@@ -382,13 +374,27 @@ CASES: list[tuple[str, Fault, bool, str]] = [
 ]
 
 
+@dataclass
+class Environment:
+    """The rendered state machine deployed in moto in this process, its bucket, and its Load's S3 client."""
+
+    arn: str
+    s3: FaultyS3
+    load_invocations: Callable[[Callable[[], None]], LoadInvocations]
+
+
 @pytest.fixture
 def environment(
-    aws: MotoServer, stub: OpenSearchStub, http: OpenSearchHttp, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FaultyS3]:
-    s3 = FaultyS3(aws.client("s3"))
-    s3.client.create_bucket(Bucket=BUCKET)
-    monkeypatch.setattr(handlers, "_s3", lambda: s3)
+    rendered: dict[str, RenderedStateMachine],
+    stub: OpenSearchStub,
+    http: OpenSearchHttp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Environment]:
+    overrides = {  # small chunks and requests: many of each from a small file
+        "CHUNK_BYTES": str(CHUNK_BYTES),
+        "BULK_BYTES": str(BULK_BYTES),
+        "BULK_MAX_ATTEMPTS": "4",
+    }
     monkeypatch.setattr(handlers, "_opensearch", lambda: http)
     monkeypatch.setattr(bulk, "READ_TIMEOUT", 1.0)  # so that "answers after the timeout" is quick
     monkeypatch.setattr(
@@ -396,23 +402,36 @@ def environment(
     )
     # Small reads: the over-long line spans blocks, as a line over BULK_BYTES (5 MiB) always does.
     monkeypatch.setattr(objects, "READ_BLOCK", 4096)
-    for name, value in {
-        "DEAD_LETTER_BUCKET": BUCKET,
-        "DEAD_LETTER_PREFIX": DEAD_LETTER_PREFIX,
-        "BULK_BYTES": str(BULK_BYTES),
-        "BULK_MAX_ATTEMPTS": "4",
-    }.items():
-        monkeypatch.setenv(name, value)
+    asl_moto.RETRY_WAITS.clear()
     level = handlers.logger.log_level
     handlers.logger.setLevel("WARNING")  # one "chunk loaded" line per invocation would drown the output
-    yield s3
+    with in_process_step_functions(rendered["domain"], overrides) as arn:
+        s3 = FaultyS3(boto3.client("s3"))
+        s3.client.create_bucket(Bucket=BUCKET)
+        monkeypatch.setattr(handlers, "_s3", lambda: s3)
+
+        def load_invocations(arm: Callable[[], None]) -> LoadInvocations:
+            invocations = LoadInvocations(arm)
+            # The function's image command names the package's ``handler``: the runner looks it up there.
+            monkeypatch.setattr(es_bulk_loader, "handler", invocations.wrap(es_bulk_loader.handler))
+            return invocations
+
+        yield Environment(arn, s3, load_invocations)
     handlers.logger.setLevel(level)
+
+
+def bulk_unavailable_retry(rendered: RenderedStateMachine) -> dict[str, Any]:
+    """LoadChunk's Retry for BulkUnavailable, as Terraform rendered it."""
+    load_chunk = rendered.states()["Load"]["ItemProcessor"]["States"]["LoadChunk"]
+    (retry,) = (r for r in load_chunk["Retry"] if r["ErrorEquals"] == ["BulkUnavailable"])
+    return dict(retry)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "fault", "chunks_fail", "parked"), CASES, ids=[c[0] for c in CASES])
 def test_every_line_is_indexed_once_or_parked_under_each_fault(
-    environment: FaultyS3,
+    environment: Environment,
+    rendered: dict[str, RenderedStateMachine],
     stub: OpenSearchStub,
     shared_data: Path,
     name: str,
@@ -420,33 +439,41 @@ def test_every_line_is_indexed_once_or_parked_under_each_fault(
     chunks_fail: bool,
     parked: str,
 ) -> None:
-    s3 = environment
+    s3 = environment.s3
     data = input_object(shared_data)
     files = {"nasa/Jul95.log": data, "nasa/Jul95.log.gz": data}
     s3.client.put_object(Bucket=BUCKET, Key="nasa/Jul95.log", Body=data)
     s3.client.put_object(Bucket=BUCKET, Key="nasa/Jul95.log.gz", Body=gzip.compress(data))
-    planned = plan(
-        s3.client, parse_request({"bucket": BUCKET, "prefix": "nasa/"}, "exec", SETTINGS), SETTINGS
-    )
-    manifest = planned["manifest"]
-    chunks = json.loads(s3.client.get_object(Bucket=manifest["bucket"], Key=manifest["key"])["Body"].read())
-    assert len(chunks) >= 6
+    loads = environment.load_invocations(lambda: fault(s3, stub))
+    sfn = boto3.client("stepfunctions")
 
-    fault(s3, stub)
-    runs = {(chunk["key"], chunk["offset"]): run_as_step_functions(chunk) for chunk in chunks}
+    described = run_execution(sfn, environment.arn, {"bucket": BUCKET, "prefix": "nasa/"})
+
+    (manifest,) = s3.client.list_objects_v2(Bucket=BUCKET, Prefix=MANIFESTS_PREFIX)["Contents"]
+    chunks = json.loads(s3.client.get_object(Bucket=BUCKET, Key=manifest["Key"])["Body"].read())
+    assert len(chunks) >= 6
+    runs = loads.runs
+    assert set(runs) == {(chunk["key"], chunk["offset"]) for chunk in chunks}, "every chunk was loaded"
     result = audit(s3.client, stub, files, runs, chunks)
     print(f"\nFAULT {name}: {result.row()} invocations={sum(r.invocations for r in runs.values())} "
-          f"injected={dict(s3.injected)}")  # fmt: skip
+          f"injected={dict(s3.injected)} retry_waits={asl_moto.RETRY_WAITS}")  # fmt: skip
 
     assert result.lines == 2 * 803
     assert (result.lost, result.doubled) == (0, 0)
     assert result.indexed + result.parked + result.in_failed_chunks == result.lines
     failed = [run for run in runs.values() if run.error is not None]
     assert bool(failed) == chunks_fail
+    # Each invocation after a chunk's first is a retry the interpreter made, after a wait of the
+    # definition's backoff (IntervalSeconds x BackoffRate^n, jitter at its maximum); a chunk that
+    # still fails with BulkUnavailable was tried 1 + MaxAttempts times, one failing otherwise once.
+    retry = bulk_unavailable_retry(rendered["domain"])
+    backoff = {retry["IntervalSeconds"] * retry["BackoffRate"] ** n for n in range(retry["MaxAttempts"])}
+    assert len(asl_moto.RETRY_WAITS) == sum(run.invocations - 1 for run in runs.values())
+    assert set(asl_moto.RETRY_WAITS) <= backoff
+    for run in failed:
+        assert run.invocations == (1 + retry["MaxAttempts"] if run.error == "BulkUnavailable" else 1), run
     rejections = sum(rejected("", doc_id, {}) for key in files for doc_id in expected_lines(files[key], key))
     expected_parked = {"none": 0, "long": 2, "long+rejected": 2 + rejections, "all": result.lines}[parked]
-    if not chunks_fail:
-        assert result.parked == expected_parked
     # What the chunks report adds up to what the audit found.
     reports = [run.result for run in runs.values() if run.result is not None]
     assert all(r["lines"] == r["indexed"] + r["dead_lettered"] for r in reports)
@@ -454,6 +481,18 @@ def test_every_line_is_indexed_once_or_parked_under_each_fault(
         assert sum(r["split_requests"] for r in reports) > 0
     if name == "_bulk answers after the timeout":
         assert result.reindexed > 0  # applied, unanswered, sent again: overwritten, not doubled
-    if not failed:
-        assert sum(r["indexed"] for r in reports) == result.indexed
-        assert sum(r["dead_lettered"] for r in reports) == result.parked
+    if chunks_fail:  # no failure is tolerated by default: the execution fails (executions-failed alarm)
+        assert described["status"] == "FAILED", described
+        assert described["error"] == "States.ExceedToleratedFailureThreshold"
+        return
+    assert described["status"] == "SUCCEEDED", described
+    assert result.parked == expected_parked
+    assert sum(r["indexed"] for r in reports) == result.indexed
+    assert sum(r["dead_lettered"] for r in reports) == result.parked
+    total = json.loads(described["output"])["total"]  # the execution's Report
+    assert (total["lines"], total["indexed"], total["dead_lettered"], total["chunks_failed"]) == (
+        result.lines,
+        result.indexed,
+        result.parked,
+        0,
+    )

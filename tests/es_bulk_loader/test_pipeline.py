@@ -36,7 +36,6 @@ from devtools.step_functions import (
     RenderedStateMachine,
     history_summary,
     in_process_step_functions,
-    rendered_es_bulk_loader,
     run_execution,
 )
 from logpipes.common.apache import parse_line
@@ -81,11 +80,6 @@ def cluster() -> Iterator[Cluster]:
         return
     with OpenSearchStub({KEY_ID: SECRET}, region=REGION, service="es") as stub:
         yield Cluster(stub.url, stub, "nasa-logs")  # the rendered INDEX_PATTERN's family
-
-
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, RenderedStateMachine]:
-    return rendered_es_bulk_loader()
 
 
 @dataclass

@@ -95,6 +95,14 @@ run "iam_is_scoped_to_this_domain_bucket_and_prefixes" {
     error_message = "load writes only the dead-letter prefix"
   }
   assert {
+    condition     = [for s in data.aws_iam_policy_document.plan.statement : s.actions if s.sid == "AbortChunkUploads"] == [toset(["s3:AbortMultipartUpload"])] && [for s in data.aws_iam_policy_document.plan.statement : s.resources if s.sid == "AbortChunkUploads"][0] == toset(["arn:aws:s3:::nasa-http-logs/es-bulk-loader/work/chunks/*"])
+    error_message = "plan may abort its multipart uploads of decompressed chunks, and no other"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.load.statement : s.actions if s.sid == "AbortDeadLetterUploads"] == [toset(["s3:AbortMultipartUpload"])] && [for s in data.aws_iam_policy_document.load.statement : s.resources if s.sid == "AbortDeadLetterUploads"][0] == toset(["arn:aws:s3:::nasa-http-logs/es-bulk-loader/dead-letter/*"])
+    error_message = "load may abort its multipart uploads of over-long lines' dead letters, and no other"
+  }
+  assert {
     condition     = alltrue(flatten([for doc in [data.aws_iam_policy_document.prepare, data.aws_iam_policy_document.plan, data.aws_iam_policy_document.load, data.aws_iam_policy_document.report] : [for s in doc.statement : alltrue([for a in s.actions : !contains(["s3:*", "s3:DeleteObject", "s3:PutBucketPolicy", "es:*", "*"], a)])]]))
     error_message = "no wildcard or destructive actions"
   }
@@ -185,6 +193,10 @@ run "serverless_collection_and_trigger" {
   assert {
     condition     = [for s in data.aws_iam_policy_document.plan.statement : s.resources if s.sid == "WriteChunksAndChunkLists"][0] == toset(["arn:aws:s3:::nasa-loader-work/es-bulk-loader/work/manifests/*", "arn:aws:s3:::nasa-loader-work/es-bulk-loader/work/chunks/*"])
     error_message = "work objects go to the work bucket"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.plan.statement : s.resources if s.sid == "AbortChunkUploads"][0] == toset(["arn:aws:s3:::nasa-loader-work/es-bulk-loader/work/chunks/*"]) && [for s in data.aws_iam_policy_document.load.statement : s.resources if s.sid == "AbortDeadLetterUploads"][0] == toset(["arn:aws:s3:::nasa-loader-work/es-bulk-loader/dead-letter/*"])
+    error_message = "uploads are aborted where they are made: chunks and dead letters in the work bucket"
   }
 }
 
