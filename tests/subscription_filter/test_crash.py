@@ -6,6 +6,7 @@ can leave (records lost, or left with holes, while the lines they describe were 
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 from datetime import datetime, timedelta
@@ -120,6 +121,59 @@ def test_crash_then_redelivery_loses_and_doubles_nothing(
     assert (directory / "2024-03-31.log").read_text().splitlines() == _expected("2024-03-31")
     assert (directory / "2024-04-01.log").read_text().splitlines() == _expected("2024-04-01")
     # A third delivery changes nothing: the journal now knows every event.
+    assert handler(PAYLOAD, FakeLambdaContext())["duplicates"] == 100
+
+
+FAILED = 3
+
+
+class _FailingDayFileFsync:
+    """``os`` for dayfile, whose fsync of the day file ``name`` fails with EIO, and so does the
+    fsync after it (the undo's, of the journal) if ``undo_fails``."""
+
+    def __init__(self, name: str, undo_fails: bool):
+        self.name, self.undo_fails, self.failures = name, undo_fails, 0
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(os, attribute)
+
+    def fsync(self, fd: int) -> None:
+        if (self.failures == 1 and self.undo_fails) or (
+            not self.failures and os.readlink(f"/proc/self/fd/{fd}").endswith(self.name)
+        ):
+            self.failures += 1
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fsync(fd)
+
+
+def _failed_fsync_of(day: str, undo_fails: bool, event: dict[str, Any]) -> None:
+    """Run the handler with the day file ``day``'s fsync failing; exit as a failed invocation."""
+    dayfile.os = _FailingDayFileFsync(day, undo_fails)  # type: ignore[assignment]  # this process only
+    try:
+        handler(event, FakeLambdaContext())
+    except OSError:
+        os._exit(FAILED)
+
+
+@pytest.mark.parametrize("day_file_index", [0, 1], ids=["first day file", "second day file"])
+@pytest.mark.parametrize("undo_fails", [False, True], ids=["write undone", "undo failed too"])
+def test_a_failed_fsync_then_redelivery_loses_and_doubles_nothing(
+    archive_root: Path, day_file_index: int, undo_fails: bool
+) -> None:
+    """A failed fsync of the n-th day file: its write is undone under the lock (so the retry writes
+    those lines again), or, if the undo fails too, left in place for the retry to flush."""
+    day = ["2024-03-31.log", "2024-04-01.log"][day_file_index]
+    child = FORK.Process(target=_failed_fsync_of, args=(day, undo_fails, PAYLOAD))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == FAILED
+
+    result = handler(PAYLOAD, FakeLambdaContext())  # Lambda's retry, in another process
+    left_in_place = day_file_index + undo_fails
+    assert (result["written"], result["duplicates"]) == (100 - 50 * left_in_place, 50 * left_in_place)
+    directory = archive_root / DIRECTORY
+    assert (directory / "2024-03-31.log").read_text().splitlines() == _expected("2024-03-31")
+    assert (directory / "2024-04-01.log").read_text().splitlines() == _expected("2024-04-01")
     assert handler(PAYLOAD, FakeLambdaContext())["duplicates"] == 100
 
 

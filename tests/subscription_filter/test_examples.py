@@ -100,6 +100,7 @@ def test_efs_example_deploys_a_locked_down_archiver(aws: MotoServer, tmp_path: P
         assert sorted(a["AlarmName"] for a in alarms) == [
             "efs-archive-dropped-events",
             "efs-archive-errors",
+            "efs-archive-failure-destination-errors",
             "efs-archive-parked-payloads",
             "efs-archive-throttles",
         ]

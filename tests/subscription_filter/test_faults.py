@@ -179,10 +179,7 @@ def test_file_system_faults(
         "one delivery exhausts its retries": 1,
         "outage": DELIVERIES,
     }
-    if call == "fsync":  # a retry finds the lines of a failed fsync in place and acknowledges them
-        assert len(lam.parked) <= expected_parked[schedule]  # (see the xfail test below)
-    else:
-        assert len(lam.parked) == expected_parked[schedule]
+    assert len(lam.parked) == expected_parked[schedule]
 
     monkeypatch.setattr(dayfile, module, faulty.real)  # the cause fixed: redrive the parked payloads
     lam.redrive()
@@ -226,20 +223,100 @@ def test_a_hostile_payload_is_parked_alone(bad: Any, archive: Path) -> None:
     assert set(archived) == ids and max(archived.values()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dayfile.py (not this change's): after a failed fsync the retry finds the lines in the page "
-    "cache, counts them as written and acknowledges the delivery without any fsync succeeding",
-)
-def test_a_retry_after_a_failed_fsync_makes_the_lines_durable(archive: Path, monkeypatch) -> None:
-    """One day file; the first attempt's fsync of the day file (its third fsync, after the
-    directory's two) fails once its lines are written."""
-    events = [(f"{i:03d}", int(TOKYO_MIDNIGHT.timestamp() * 1000) + i, f"event {i}") for i in range(10)]
-    lam = AsyncLambda()
-    faulty = FaultyCalls(
-        dayfile.os, "fsync", errno.EIO, lambda attempt, call: attempt == 1 and call == 3, lam
+class FailingFsyncs:
+    """Stands in for ``os`` in dayfile: records the file each fsync flushes, by name, and fails the
+    fsyncs (counted from 1 over the test) listed in ``failing`` with EIO. What ``os.pwrite`` wrote
+    after the first failure is recorded too: the lines written again rather than trusted."""
+
+    def __init__(self, failing: set[int]):
+        self.failing = failing
+        self.flushed: list[str] = []  # file names, in order, failed fsyncs included
+        self.written_after_failure: list[bytes] = []
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(os, attribute)
+
+    def fsync(self, fd: int) -> None:
+        self.flushed.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        if len(self.flushed) in self.failing:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fsync(fd)
+
+    def pwrite(self, fd: int, data: Any, offset: int) -> int:
+        if self.failing and len(self.flushed) >= min(self.failing):
+            self.written_after_failure.append(bytes(data))
+        return os.pwrite(fd, data, offset)
+
+
+DAY = "2024-04-01.log"
+EVENTS = [(f"{i:03d}", int(TOKYO_MIDNIGHT.timestamp() * 1000) + i, f"event {i}") for i in range(10)]
+ONE_DAY_FILE = encode_subscription_event("/aws/lambda/orders", "s", EVENTS)
+# The first write of a day file fsyncs: the directory (the day file created), the directory (its
+# journal created), the day file (3, under the lock), the journal (4, after releasing it).
+DAY_FILE_FSYNC, JOURNAL_FSYNC = 3, 4
+
+
+def _day_file_state(archive: Path) -> tuple[int, int]:
+    """(lines of the day file, records of its journal) as the next writer finds them."""
+    directory = archive / "aws/lambda/orders"
+    return (
+        len((directory / DAY).read_bytes().splitlines()),
+        len((directory / (DAY + dayfile.JOURNAL_SUFFIX)).read_bytes().splitlines()) - 1,  # the header
     )
-    monkeypatch.setattr(dayfile, "os", faulty)
-    lam.invoke(encode_subscription_event("/aws/lambda/orders", "s", events))
-    assert lam.attempt == 2 and not lam.parked  # the retry acknowledged the delivery
-    assert faulty.calls[2] >= 1, "the retry acknowledged lines that no fsync made durable"
+
+
+def test_a_retry_after_a_failed_fsync_makes_the_lines_durable(archive: Path, monkeypatch) -> None:
+    """Linux may mark the pages of a failed fsync clean without their data on disk ("fsyncgate"),
+    so a later fsync succeeds and proves nothing: the failed write is taken out under its lock,
+    and the retry writes the lines again and flushes them itself."""
+    fsyncs = FailingFsyncs({DAY_FILE_FSYNC})
+    monkeypatch.setattr(dayfile, "os", fsyncs)
+    with pytest.raises(OSError, match="Input/output error"):
+        handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())
+    assert fsyncs.flushed == ["orders", "orders", DAY, DAY + ".ids"]  # the undo flushed the journal
+    assert _day_file_state(archive) == (0, 0), "the failed write's lines are still in the day file"
+
+    retried = len(fsyncs.flushed)
+    result = handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())  # Lambda's retry
+    assert (result["written"], result["duplicates"]) == (10, 0)
+    assert fsyncs.flushed[retried:] == [DAY, DAY + ".ids"]
+    assert _archived(archive) == Counter({event_id: 1 for event_id, _, _ in EVENTS})
+
+
+def test_a_failed_fsync_whose_undo_fails_too_is_written_again_and_flushed_by_the_retry(
+    archive: Path, monkeypatch
+) -> None:
+    """The undo's fsync fails as well: the record and lines stay, written again (dirty pages, which
+    the next fsync that succeeds really writes), and the retry, which finds its events recorded,
+    flushes the day file and the journal before acknowledging them."""
+    fsyncs = FailingFsyncs({DAY_FILE_FSYNC, JOURNAL_FSYNC})
+    monkeypatch.setattr(dayfile, "os", fsyncs)
+    with pytest.raises(OSError) as raised:
+        handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())
+    assert _day_file_state(archive) == (10, 1)
+    assert any(data.startswith(b"{") for data in fsyncs.written_after_failure), "the lines not rewritten"
+
+    retried = len(fsyncs.flushed)
+    result = handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())
+    assert (result["written"], result["duplicates"]) == (0, 10)
+    assert fsyncs.flushed[retried:] == [DAY, DAY + ".ids"], "acknowledged lines that no fsync made durable"
+    assert _archived(archive) == Counter({event_id: 1 for event_id, _, _ in EVENTS})
+    assert "undoing the write failed too" in "".join(getattr(raised.value, "__notes__", []))
+
+
+def test_a_failed_journal_fsync_writes_the_record_again_and_the_retry_flushes_it(
+    archive: Path, monkeypatch
+) -> None:
+    """The journal's fsync (after the lock) fails: its record is written again, so that any later
+    fsync of the journal that succeeds has written it, and the retry flushes it."""
+    fsyncs = FailingFsyncs({JOURNAL_FSYNC})
+    monkeypatch.setattr(dayfile, "os", fsyncs)
+    with pytest.raises(OSError):
+        handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())
+    assert _day_file_state(archive) == (10, 1)
+    assert [data[:1] for data in fsyncs.written_after_failure] == [b"["], "the record not written again"
+
+    retried = len(fsyncs.flushed)
+    result = handler(copy.deepcopy(ONE_DAY_FILE), FakeLambdaContext())
+    assert (result["written"], result["duplicates"]) == (0, 10)
+    assert fsyncs.flushed[retried:] == [DAY, DAY + ".ids"]

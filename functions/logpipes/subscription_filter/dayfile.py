@@ -12,16 +12,18 @@ NFSv4 locks) while it:
    its events, with their stream; an event belongs to one stream);
 3. appends its journal record, writes its lines in one write at ``start``, fsyncs the day file,
    closes the journal and releases the lock; then fsyncs the journal, and only then reports
-   success.
+   success. A write that finds all its events recorded fsyncs the day file and the journal all
+   the same (cheap when they are clean): they may have been recorded by a write that failed or
+   was killed before its flush, and are not acknowledged before they are durable.
 
 The journal is flushed outside the lock: on a local file system the day file's flush often
 commits the record too (one file system journal commit where there were two), and the next
 writer does not wait for the rest; on NFS (EFS) closing the journal already sent the record to
 the server (close-to-open consistency), which is also what lets the next writer, on another
 client, read it. A write is acknowledged only once its lines and every record up to its own are
-durable, and the lines of every write but the lock holder's are durable before the next one
-starts, so what a crash can leave is always the tail of unacknowledged writes, undone by the
-next writer:
+durable, and the lines of every write but the lock holder's are durable (or taken out again:
+a failed fsync, below) before the next one starts, so what a crash can leave is always the tail
+of unacknowledged writes, undone by the next writer:
 
 - the last record, if its lines are not all in the day file (a writer killed between the two),
   is dropped;
@@ -33,6 +35,26 @@ Those writes were never reported as done, so their events are redelivered and wr
 whole, and nothing is doubled. A journal that describes more than the day file holds, or a day
 file with lines and no journal, is not something a crash leaves: the write stops
 (JournalCorruptError) for a person to look.
+
+A failed fsync means the data it covered may not be on disk, and Linux marks the pages whose
+writeback failed clean (reads may still return their new data) and reports the error once, so a
+later fsync succeeds without writing them (PostgreSQL's "fsyncgate", wiki.postgresql.org/wiki/
+Fsync_Errors). Those pages are never trusted:
+
+- if writing the record or the lines, or the day file's fsync, fails, the writer takes its write
+  out before releasing the lock: the journal cut back before its record and fsynced (the
+  journal's own pages did not fail), then the day file cut back to ``start``. The files are as
+  the write found them, the retry writes the lines again from its payload, and its own fsync
+  flushes them. If that undo fails too, the record and lines are written once more (dirty pages
+  again, which the next fsync that succeeds, any writer's, really writes) and left in place:
+  the retry finds its events recorded and flushes both files before acknowledging. (Only there
+  can lines that are not durable stay behind a record after the lock is released: a crash
+  before the next fsync that succeeds may then lose them with the record kept, the one state
+  the recovery above cannot tell from a complete write.)
+- if the journal's fsync (after the lock) fails, the writer writes its record again, the same
+  bytes where the journal still holds them, for the same reason, and fails; the retry flushes
+  the journal. (A later writer whose own journal fsync falls between the failure and that
+  rewrite, microseconds, is acknowledged without the record it follows on disk.)
 
 Sealing takes the same lock, checks that the day file has not been written recently (so no
 retry of a write can arrive after it), compresses it to ``<day>.log.gz`` through a temporary
@@ -57,7 +79,7 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,25 +187,70 @@ class DayFile:
                 if new_ids:
                     start = state.end  # _recover made it the day file's size
                     record = b'[%d,%d,"%s","%s"]\n' % (start, start + len(data), key.encode(), encoded_ids)
-                    _write_all(journal_fd, record, state.offset)
-                    _write_all(fd, data, start)
-                    os.fsync(fd)
+                    record_offset = state.offset
+                    self._write_or_undo(fd, journal_fd, record, record_offset, data, start)
                     state.offset += len(record)
                     state.end = start + len(data)
                     known.unmerged.append(new_ids)
+                elif ids:
+                    # All found recorded: by an acknowledged write, or by one that failed or was
+                    # killed before its flush. Not acknowledged before they are durable.
+                    os.fsync(fd)
             finally:
                 os.close(journal_fd)  # on NFS this sends the record to the server
         # The lock is released: the other writers go on meanwhile.
-        if new_ids:
+        if ids:
             try:
                 _fsync_path(self.journal_path)  # closed above: on NFS that flushed it already
             except FileNotFoundError:
                 pass  # sealed since: the sealer made the day durable without it
             except BaseException:
                 _journals.pop(str(self.journal_path), None)  # the retry reads the journal again
+                if new_ids:
+                    self._dirty_again(record, record_offset)
                 raise
         known.merge()
         return AppendResult(written=len(new_ids), duplicates=len(ids) - len(new_ids))
+
+    def _write_or_undo(
+        self, fd: int, journal_fd: int, record: bytes, record_offset: int, data: bytes, start: int
+    ) -> None:
+        """Write a record and its lines and fsync the day file; if any of it fails, take the
+        record and the lines out again before the lock is released (module doc, "A failed fsync")."""
+        try:
+            _write_all(journal_fd, record, record_offset)
+            _write_all(fd, data, start)
+            os.fsync(fd)
+        except BaseException as failure:
+            try:
+                os.ftruncate(journal_fd, record_offset)
+                os.fsync(journal_fd)
+            except OSError as undo_failure:
+                # They stay: written again, their pages are dirty, so the next fsync that succeeds
+                # (a later writer's, or the retry's) has really written them.
+                _journals.pop(str(self.journal_path), None)
+                failure.add_note(f"undoing the write failed too ({undo_failure}): written again")
+                with suppress(OSError):
+                    _write_all(journal_fd, record, record_offset)
+                    _write_all(fd, data, start)
+            else:
+                # The record is durably out: what the day file holds past ``start`` is lines
+                # without a record, which the next writer cuts off if this cannot.
+                with suppress(OSError):
+                    os.ftruncate(fd, start)
+            raise
+
+    def _dirty_again(self, record: bytes, record_offset: int) -> None:
+        """After the journal's fsync failed: write the record again, so that its pages are dirty
+        and the next fsync of the journal that succeeds (any writer's) has really written it. The
+        same bytes, only where the journal still holds them (later writes only append)."""
+        with suppress(OSError):
+            journal_fd = os.open(self.journal_path, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                if os.pread(journal_fd, len(record), record_offset) == record:
+                    _write_all(journal_fd, record, record_offset)
+            finally:
+                os.close(journal_fd)
 
     def _open_journal(self, fd: int) -> int:
         """Open the journal; create it, durably, before a day file's first lines are written (so

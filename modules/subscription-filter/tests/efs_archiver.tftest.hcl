@@ -156,7 +156,7 @@ run "function_mounts_the_access_point_and_parks_failures" {
   }
 }
 
-run "alarms_watch_errors_parked_and_dropped" {
+run "alarms_watch_errors_parked_dropped_and_refused" {
   command = apply
 
   module {
@@ -180,8 +180,12 @@ run "alarms_watch_errors_parked_and_dropped" {
     error_message = "An alarm on events Lambda dropped."
   }
   assert {
-    condition     = toset(keys(output.alarm_arns)) == toset(["errors", "throttles", "parked-payloads", "dropped-events"])
-    error_message = "Errors, throttles, parked payloads and dropped events alarms."
+    condition     = module.function.alarms["failure-destination-errors"].metric_name == "DestinationDeliveryFailures" && module.function.alarms["failure-destination-errors"].namespace == "AWS/Lambda" && module.function.alarms["failure-destination-errors"].dimensions == tomap({ FunctionName = "archiver" }) && module.function.alarms["failure-destination-errors"].name == "archiver-failure-destination-errors"
+    error_message = "An alarm on invocation records the failure queue refused."
+  }
+  assert {
+    condition     = toset(keys(output.alarm_arns)) == toset(["errors", "throttles", "parked-payloads", "dropped-events", "failure-destination-errors"])
+    error_message = "Errors, throttles, parked payloads, dropped events and failure destination errors alarms."
   }
 }
 

@@ -47,6 +47,11 @@ module "function" {
       namespace   = "AWS/Lambda"
       metric      = "AsyncEventsDropped"
     }
+    failure-destination-errors = {
+      description = "Lambda could not send the records of events that failed every attempt to ${module.failures.name}: those events are lost."
+      namespace   = "AWS/Lambda"
+      metric      = "DestinationDeliveryFailures"
+    }
   }
   tags = var.tags
 

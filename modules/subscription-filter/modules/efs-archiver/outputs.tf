@@ -59,7 +59,7 @@ output "log_group_name" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms by key: errors, throttles, parked-payloads, dropped-events (empty with create_alarms = false)."
+  description = "ARNs of the alarms by key: errors, throttles, parked-payloads, dropped-events, failure-destination-errors (empty with create_alarms = false)."
   value       = module.function.alarm_arns
 }
 
