@@ -25,6 +25,8 @@ DIRECTORY_MODE = 0o750
 
 @dataclass(slots=True)
 class ArchiveReport:
+    """What archiving one delivery did: the handler's metrics and log line."""
+
     written: int = 0  # lines appended (day files and late files)
     duplicates: int = 0  # events skipped: already archived by an earlier delivery
     late: int = 0  # lines appended to a .late.log because their day was sealed
@@ -39,10 +41,12 @@ def log_group_directory(root: Path, log_group: str) -> Path:
 
 
 def day_file(directory: Path, day: str) -> DayFile:
+    """The day file ``<day>.log`` of a log group's directory, sealed into ``<day>.log.gz``."""
     return DayFile(directory / f"{day}.log", sealed_path=directory / f"{day}.log.gz")
 
 
 def late_file(directory: Path, day: str) -> DayFile:
+    """``<day>.late.log``: where events of a day already sealed go (it is never sealed itself)."""
     return DayFile(directory / f"{day}.late.log")
 
 

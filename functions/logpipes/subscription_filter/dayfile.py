@@ -101,6 +101,8 @@ class JournalCorruptError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
+    """What one append did: lines written, events already in the journal, or a sealed day."""
+
     written: int = 0  # events whose lines were appended now
     duplicates: int = 0  # events skipped because the journal already had their ids
     sealed: bool = False  # the day is sealed: nothing was written
