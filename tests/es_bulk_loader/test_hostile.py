@@ -15,6 +15,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -230,7 +231,8 @@ def test_a_giant_line_is_read_past_in_bounded_memory_and_linear_time() -> None:
 
 
 TINY_LINES = """
-import resource, sys, time
+import sys, time
+from devtools.memory import peak_rss_kib
 from logpipes.es_bulk_loader.bulk import BulkResult
 from logpipes.es_bulk_loader.documents import BulkRenderer
 from logpipes.es_bulk_loader.load import index_lines
@@ -242,12 +244,12 @@ class Discarding:
 count = int(sys.argv[1])
 data = b"x\\n\\n" * count  # a tiny non-blank line (a parse error document) and a blank one
 blocks = [data[i : i + 2**20] for i in range(0, len(data), 2**20)]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_rss_kib()
 started = time.perf_counter()
 counts = index_lines(iter(blocks), 0, BulkRenderer("b", "k", "logs-%Y"), Discarding(), 5 * 2**20)
 seconds = time.perf_counter() - started
 assert (counts.lines, counts.indexed, counts.blank_lines) == (count, count, count), counts
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024, seconds)
+print((peak_rss_kib() - before) * 1024, seconds)
 """
 
 
@@ -255,6 +257,7 @@ def growth_and_seconds(count: int) -> tuple[int, float]:
     """Peak RSS growth (bytes) and time of loading ``2 * count`` tiny lines, in a fresh interpreter."""
     output = subprocess.run(
         [sys.executable, "-c", TINY_LINES, str(count)],
+        cwd=Path(__file__).resolve().parents[2],  # the repository: devtools is importable
         capture_output=True,
         text=True,
         check=True,

@@ -80,7 +80,8 @@ def gzip_bomb(inflated_bytes: int, prefix: bytes = b"", fill: bytes = b" ") -> b
 def peak_memory_mb(setup: str, run: str, env: dict[str, str] | None = None) -> float:
     """How far the peak RSS of a fresh interpreter rises while ``run`` executes after ``setup``.
 
-    Measured in a subprocess (ru_maxrss is a high-water mark: setup's own peak does not count)."""
+    Measured in a subprocess (devtools.memory's VmHWM is a high-water mark: setup's own peak does
+    not count)."""
     import os
     import subprocess
     import sys
@@ -90,12 +91,13 @@ def peak_memory_mb(setup: str, run: str, env: dict[str, str] | None = None) -> f
     repo = Path(__file__).resolve().parents[2]
     script = "\n".join(
         [
-            "import resource, sys",
+            "import sys",
             f"sys.path[:0] = [{str(repo)!r}, {str(repo / 'functions')!r}]",
+            "from devtools.memory import peak_rss_kib",
             textwrap.dedent(setup),
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss",
+            "before = peak_rss_kib()",
             textwrap.dedent(run),
-            "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss",
+            "after = peak_rss_kib()",
             "print((after - before) / 1024)",
         ]
     )

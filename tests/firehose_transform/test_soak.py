@@ -1,6 +1,6 @@
 """Bounds on hostile input, and a soak: 200 maximum-size batches in one warm process.
 
-Peak memory is measured in a fresh interpreter (ru_maxrss); time is asserted loosely (the machine
+Peak memory is measured in a fresh interpreter (VmHWM, devtools.memory); time is asserted loosely (the machine
 is shared), and linearity by comparing an input with one twice its size.
 """
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from devtools.lambda_runtime import FakeLambdaContext
+from devtools.memory import peak_rss_kib
 from logpipes.kinesis_kpl.aggregation import MAGIC
 
 from .kinesis_events import aggregate, kinesis_event
@@ -79,7 +79,7 @@ def measure(kind: str, scale: float = 1.0) -> dict[str, Any]:
     response, summary = process_event(event, SETTINGS, MemorySink())
     return {
         "seconds": time.perf_counter() - started,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_kib() / 1024,
         "payload_mib": sum(len(r["kinesis"]["data"]) for r in event["Records"]) / MIB,
         "user_records": summary.user_records,
         "dead_letters": summary.dead_letters,
