@@ -62,8 +62,10 @@ demo: venv ## run every pipeline end to end on a local moto server
 build: venv ## build the Lambda image contexts (python build.py --help for options)
 	$(PY) build.py
 
-bench: venv ## run the handler benchmarks
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+bench: venv ## run the handler benchmarks, then their RESULT lines as one table (BENCH_ARGS=--quick: smoke run)
+	@mkdir -p build
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b $(BENCH_ARGS); done 2>&1 | tee build/bench.log
+	@echo; echo "== results (build/bench.log)"; grep '^RESULT' build/bench.log | column -t
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache .hypothesis

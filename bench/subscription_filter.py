@@ -4,9 +4,10 @@ close the day file for every event, Tokyo time by adding nine hours), measured i
 
 Ours fsyncs each file once per invocation (the day file under its lock, the journal after releasing
 it); the baseline never fsyncs.
-Target (issue 6): ours >= 5x the baseline.
+Baseline and ours run interleaved, several rounds (bench/_harness.py).
+Target (issues 6 and 13): ours >= 5x the baseline in the worst round.
 
-    .venv/bin/python bench/subscription_filter.py [--writers 4] [--payloads 50] [--rounds 5]
+    .venv/bin/python bench/subscription_filter.py [--writers 4] [--payloads 50] [--rounds 5] [--quick]
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "functions")]
+
+from _harness import add_round_options, interleave, report, rounds_of, speedups  # noqa: E402
 
 from devtools.lambda_runtime import FakeLambdaContext  # noqa: E402
 from logpipes.subscription_filter.payload import encode_subscription_event  # noqa: E402
@@ -96,7 +99,7 @@ def _writer(run: Handler, payloads: list[Any], root: str, go: Any, out: Any) -> 
 
 
 def measure(run: Handler, jobs: list[list[Any]]) -> float:
-    """Events per second of len(jobs) concurrent writers (wall time of the slowest)."""
+    """Seconds for len(jobs) concurrent writers to archive their payloads (first start to last end)."""
     # Flush what the previous measurement left in the page cache (the baseline never fsyncs):
     # its writeback must not slow the next one's writes and fsyncs.
     os.sync()
@@ -120,8 +123,7 @@ def measure(run: Handler, jobs: list[list[Any]]) -> float:
         expected = sum(len(job) - 1 for job in jobs) * EVENTS_PER_PAYLOAD
         if lines != expected:
             raise AssertionError(f"{run.__name__}: {lines} lines archived, expected {expected}")
-    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
-    return expected / elapsed
+    return max(end for _, end in spans) - min(start for start, _ in spans)
 
 
 def main() -> None:
@@ -135,23 +137,22 @@ def main() -> None:
         default=50,
         help="payloads of 1,000 events per writer (50: ~0.4 s of ours per round)",
     )
-    parser.add_argument("--rounds", type=int, default=5)
+    add_round_options(parser, default_rounds=5)
     args = parser.parse_args()
+    payload_count, rounds = (5 if args.quick else args.payloads), rounds_of(args)
     # One extra payload per writer warms it up and is not timed.
-    jobs = [build_payloads(writer, args.payloads + 1) for writer in range(args.writers)]
-    results: dict[str, list[float]] = {"ours": [], "baseline": []}
-    for _ in range(args.rounds):
-        results["baseline"].append(measure(baseline_handler, jobs))
-        results["ours"].append(measure(ours_handler, jobs))
-    ours, baseline = statistics.median(results["ours"]), statistics.median(results["baseline"])
-    total = args.writers * args.payloads * EVENTS_PER_PAYLOAD
+    jobs = [build_payloads(writer, payload_count + 1) for writer in range(args.writers)]
+    seconds = interleave(
+        {"baseline": lambda: measure(baseline_handler, jobs), "ours": lambda: measure(ours_handler, jobs)},
+        rounds,
+    )
+    total = args.writers * payload_count * EVENTS_PER_PAYLOAD
     print(f"subscription_filter: {args.writers} concurrent writers, one log group, {total:,} events")
-    print(f"per round in payloads of 1,000, on {tempfile.gettempdir()}; median of {args.rounds} rounds")
+    print(f"per round in payloads of 1,000, on {tempfile.gettempdir()}; median of {rounds} rounds")
+    baseline, ours = (total / statistics.median(seconds[name]) for name in ("baseline", "ours"))
     print(f"  baseline (open/append/close per event, no fsync): {baseline:>10,.0f} events/s")
     print(f"  ours (flock + journal, one write + fsync per file): {ours:>9,.0f} events/s")
-    ratio = ours / baseline
-    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
-    print(f"  ratio: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x: {verdict})")
+    print(report("subscription_filter", speedups(seconds["baseline"], seconds["ours"]), TARGET_RATIO))
 
 
 if __name__ == "__main__":
