@@ -105,7 +105,12 @@ def _width(column_kind: Kind, length: int) -> int:
     return len(str(INTEGER_RANGES[column_kind][1]))
 
 
-_WIDTHS = tuple(_width(column.kind, column.length) for column in FIELD_COLUMNS.values())
+_COLUMNS = tuple(FIELD_COLUMNS.values())  # in row order
+_WIDTHS = tuple(_width(column.kind, column.length) for column in _COLUMNS)
+# The largest value of each integer column (None for the others), for a value at its width.
+_MAXIMA = tuple(
+    INTEGER_RANGES[column.kind][1] if column.kind in INTEGER_RANGES else None for column in _COLUMNS
+)
 _EARLIEST, _LATEST = REQUEST_TIME_RANGE
 # No valid line is longer: every value at its width, each escaped (a backslash per character at
 # worst), plus the separators, quotes and brackets around them.
@@ -132,19 +137,14 @@ def _check_fits(values: Sequence[str], ascii_only: bool) -> None:
     sizes = (
         list(map(len, values)) if ascii_only else [len(v.encode("utf-8", "surrogatepass")) for v in values]
     )
-    for position, (size, width) in enumerate(zip(sizes, _WIDTHS, strict=True)):
-        column = FIELD_COLUMNS[FIELD_NAMES[position]]
+    for value, size, width, column, maximum in zip(values, sizes, _WIDTHS, _COLUMNS, _MAXIMA, strict=True):
         if size > width and column.kind is Kind.TEXT:
             raise _LineError(f"{column.name} of {size} bytes does not fit VARCHAR({column.length})")
         if size > width:
             raise _LineError(f"{column.name} of {size} digits does not fit {column.kind.value.upper()}")
         # As many digits as the maximum: compare the values.
-        if (
-            size == width
-            and column.kind in INTEGER_RANGES
-            and int(values[position]) > INTEGER_RANGES[column.kind][1]
-        ):
-            raise _LineError(f"{column.name} {values[position]} does not fit {column.kind.value.upper()}")
+        if size == width and maximum is not None and int(value) > maximum:
+            raise _LineError(f"{column.name} {value} does not fit {column.kind.value.upper()}")
 
 
 class _LineError(ValueError):

@@ -74,9 +74,9 @@ class PostgresExecutor:
                         else:
                             cursor.execute(render(self._dialect, statement).encode())
                             counts.append(cursor.rowcount)
+                    except psycopg.OperationalError:  # connection lost, or cancelled: handled below
+                        raise
                     except psycopg.Error as error:
-                        if isinstance(error, psycopg.OperationalError):  # connection lost, or cancelled
-                            raise
                         raise LoadError(_explain(index, statement, error), statement_failed=True) from error
         except psycopg.OperationalError as error:
             self.close()
