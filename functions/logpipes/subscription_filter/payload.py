@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
-from aws_lambda_powertools.utilities.data_classes.cloud_watch_logs_event import CloudWatchLogsDecodedData
 
 from logpipes.common import cloudwatch_logs
 from logpipes.common.cloudwatch_logs import CONTROL_MESSAGE, DATA_MESSAGE
@@ -91,8 +90,7 @@ def _to_batch(document: dict[str, Any]) -> LogBatch | None:
     """The LogBatch of a decoded DATA_MESSAGE (its logEvents already a list); None for a CONTROL_MESSAGE."""
     if document["messageType"] == CONTROL_MESSAGE:
         return None
-    data = CloudWatchLogsDecodedData(document)
-    log_group, log_stream = data.get("logGroup"), data.get("logStream")
+    log_group, log_stream = document.get("logGroup"), document.get("logStream")
     if not isinstance(log_group, str) or not log_group or not isinstance(log_stream, str):
         raise InvalidPayloadError("the payload has no logGroup/logStream")
     return LogBatch(log_group, log_stream, *_event_columns(document["logEvents"]))
