@@ -192,21 +192,20 @@ class OpenSearchStub:
             }
 
     # -- request handling (called from the server threads) -------------------------------------
-    def _next_request_fault(self, path: str) -> int | None:
+    def _take_fault(self, faults: list[tuple[Any, str | None]], path: str) -> Any:
+        """Remove and return the value of the first fault queued for ``path`` (or any path), or None."""
         with self._lock:
-            for position, (status, fault_path) in enumerate(self._request_faults):
+            for position, (value, fault_path) in enumerate(faults):
                 if fault_path is None or fault_path == path:
-                    del self._request_faults[position]
-                    return status
+                    del faults[position]
+                    return value
         return None
 
+    def _next_request_fault(self, path: str) -> int | None:
+        return self._take_fault(self._request_faults, path)
+
     def _next_slow_response(self, path: str) -> float:
-        with self._lock:
-            for position, (seconds, fault_path) in enumerate(self._slow_responses):
-                if fault_path is None or fault_path == path:
-                    del self._slow_responses[position]
-                    return seconds
-        return 0.0
+        return self._take_fault(self._slow_responses, path) or 0.0
 
     def _item_fault(self, index: str, doc_id: str | None, source: dict[str, Any] | None) -> _ItemFault | None:
         with self._lock:
@@ -555,7 +554,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer_too_large(length)
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
-        fault = stub._next_request_fault(self.path.partition("?")[0])
+        path = self.path.partition("?")[0]
+        fault = stub._next_request_fault(path)
         if fault == 0:
             self.close_connection = True
             self.connection.shutdown(2)
@@ -574,7 +574,7 @@ class _Handler(BaseHTTPRequestHandler):
                 with stub._lock:
                     stub.rejected_requests.append(f"{self.command} {self.path}: {error}")
             status, payload = error.status, error.body
-        delay = stub._next_slow_response(self.path.partition("?")[0])
+        delay = stub._next_slow_response(path)
         if delay:
             time.sleep(delay)
         self._answer(status, payload)

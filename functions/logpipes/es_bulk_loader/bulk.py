@@ -95,6 +95,9 @@ class _Items:
     errors: list[dict[str, Any]]
 
 
+_OUT_OF_TIME = _RequestFailed(None, "the function ran out of time to retry")
+
+
 def _unbounded() -> float:
     return math.inf
 
@@ -132,7 +135,7 @@ class BulkClient:
                 return
             time_left = self.time_left()
             if time_left < MIN_REQUEST_SECONDS:
-                self.unavailable = _RequestFailed(None, "the function ran out of time to retry")
+                self.unavailable = _OUT_OF_TIME
                 continue
             outcome = self._attempt(pending, result, min(READ_TIMEOUT, time_left))
             attempt += 1
@@ -161,7 +164,7 @@ class BulkClient:
                         for entry, error in zip(outcome.retry, outcome.errors, strict=True)
                     )
                     if out_of_time:
-                        self.unavailable = _RequestFailed(None, "the function ran out of time to retry")
+                        self.unavailable = _OUT_OF_TIME
                     return
                 result.retried_items += len(outcome.retry)
                 pending = outcome.retry

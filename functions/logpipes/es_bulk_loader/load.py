@@ -202,12 +202,17 @@ def dead_letter_records(chunk: Chunk, letters: list[DeadLetter]) -> list[dict[st
 
 def dead_letter_key(chunk: Chunk, settings: DeadLetterSettings) -> str:
     """One object per chunk, named after it: loading the chunk again overwrites it."""
-    return f"{settings.prefix}{chunk['bucket']}/{chunk['key']}/{chunk['offset']}.ndjson"
+    return f"{_dead_letter_folder(chunk, settings)}{chunk['offset']}.ndjson"
 
 
 def long_line_key(chunk: Chunk, settings: DeadLetterSettings, offset: int) -> str:
     """The key of a long line's own object: ``<offset>.line``, next to the chunk's dead letters."""
-    return f"{settings.prefix}{chunk['bucket']}/{chunk['key']}/{offset}.line"
+    return f"{_dead_letter_folder(chunk, settings)}{offset}.line"
+
+
+def _dead_letter_folder(chunk: Chunk, settings: DeadLetterSettings) -> str:
+    """Where a chunk's dead letters go: under the prefix, by the source object's bucket and key."""
+    return f"{settings.prefix}{chunk['bucket']}/{chunk['key']}/"
 
 
 def copy_long_line(s3: Any, chunk: Chunk, letter: LongLineLetter, settings: DeadLetterSettings) -> str:
