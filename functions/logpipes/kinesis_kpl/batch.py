@@ -18,7 +18,7 @@ retry that holds them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -162,16 +162,19 @@ class ShardBatch:
         """Keep a record that cannot be data as a dead letter of the given kind."""
         self.dead_letters.append(DeadLetter(record, reason, kind))
 
-    def objects(self, prefix: str, dead_letter_prefix: str, gzip_level: int) -> list[OutputObject]:
-        """The S3 objects of this batch: one gzip JSON-lines object per partition, one per dead letter."""
-        output = [self._dead_letter_object(dead_letter_prefix, letter) for letter in self.dead_letters]
+    def objects(self, prefix: str, dead_letter_prefix: str, gzip_level: int) -> Iterator[OutputObject]:
+        """The S3 objects of this batch: one gzip JSON-lines object per partition, one per dead letter.
+
+        Rendered one at a time, as they are written: no more than one gzip body is held at once,
+        and none is compressed after a write has failed."""
+        for letter in self.dead_letters:
+            yield self._dead_letter_object(dead_letter_prefix, letter)
         for partition in sorted(self.lines):
             first = self.firsts[partition]
             name = f"{self.shard_id}_{first.sequence_number}-{first.sub_sequence_number}.json.gz"
             key = f"{prefix}{partition}/{name}"
             body = igzip.compress(self.lines[partition], gzip_level, mtime=0)
-            output.append(OutputObject(key, body, {}, "application/gzip"))
-        return output
+            yield OutputObject(key, body, {}, "application/gzip")
 
     @staticmethod
     def _dead_letter_object(dead_letter_prefix: str, letter: DeadLetter) -> OutputObject:

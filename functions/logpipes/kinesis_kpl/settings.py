@@ -15,7 +15,7 @@ class Settings:
 
     bucket: str  # SINK_BUCKET
     prefix: str = ""  # SINK_PREFIX: data objects go under <prefix>dt=YYYY-MM-DD/hour=HH/
-    dead_letter_prefix: str = "dead-letter/"  # DEAD_LETTER_PREFIX: corrupt aggregates go here
+    dead_letter_prefix: str = "dead-letter/"  # DEAD_LETTER_PREFIX: records that cannot be data go here
     # GZIP_LEVEL: ISA-L's levels, 1 (fastest) to 3 (smallest). Its level 2 compresses JSON lines
     # about 12x faster than zlib's default level 6, into objects about 25% larger.
     gzip_level: int = 2
@@ -25,7 +25,7 @@ class Settings:
         """From SINK_BUCKET (required), SINK_PREFIX, DEAD_LETTER_PREFIX and GZIP_LEVEL (1 to 3)."""
         return cls(
             bucket=required(env, "SINK_BUCKET"),
-            prefix=env.get("SINK_PREFIX", ""),
-            dead_letter_prefix=env.get("DEAD_LETTER_PREFIX", "dead-letter/"),
+            prefix=env.get("SINK_PREFIX", cls.prefix),
+            dead_letter_prefix=env.get("DEAD_LETTER_PREFIX", cls.dead_letter_prefix),
             gzip_level=integer(env, "GZIP_LEVEL", cls.gzip_level, minimum=1, maximum=3),
         )
