@@ -5,11 +5,13 @@ For each function (every subpackage of functions/logpipes except ``common``, or 
 
 1. assemble a build context in build/<function>/: a Dockerfile on the AWS Lambda Python base image,
    and package/ holding the locked dependencies (functions/locks/<function>.txt) installed for the
-   Lambda platform plus the function's own sources;
+   Lambda platform plus the function's own sources, and any --extra-package (a local package of
+   yours, e.g. a custom transform for firehose_transform) next to logpipes;
 2. tag it with a hash of the context's content, so the same sources and locks always give the same
    tag and any change gives a new one;
-3. verify it: import the handler in an isolated interpreter of the target Python version whose only
-   import path is the context, so a missing or platform-incompatible dependency fails the build;
+3. verify it: import the handler (and each extra package) in an isolated interpreter of the target
+   Python version whose only import path is the context, so a missing or platform-incompatible
+   dependency fails the build;
 4. with --push: create the ECR repository if needed, skip functions whose tag is already in ECR, else
    log Docker in, build for the explicit platform with provenance attestations off, push, and read
    back the digest;
@@ -48,6 +50,8 @@ PLATFORMS = {
 }
 # Files whose content depends on the machine that ran pip, not on what was installed.
 _UNSTABLE_DIRS = ("bin", "__pycache__")
+# In a context: the names of the extra packages its last build copied (a dotfile: not hashed).
+_EXTRAS_STAMP = ".extra-packages"
 
 
 class BuildError(RuntimeError):
@@ -115,9 +119,48 @@ def dockerfile(function: str, python_version: str) -> str:
     )
 
 
-def assemble_context(function: str, arch: str, python_version: str) -> Path:
-    """Write build/<function>/ (Dockerfile + package/); reuse the installed dependencies when the
-    lock, platform and Python version are unchanged."""
+def check_extra_packages(paths: list[str]) -> list[Path]:
+    """The --extra-package directories, each a Python package whose directory name is its import name;
+    raises BuildError naming the first that is not."""
+    packages: list[Path] = []
+    for given in paths:
+        path = Path(given).resolve()
+        if not path.exists():
+            raise BuildError(f"--extra-package {given}: no such directory")
+        if not path.is_dir() or not (path / "__init__.py").is_file():
+            raise BuildError(f"--extra-package {given}: not a Python package (a directory with __init__.py)")
+        if not path.name.isidentifier():
+            raise BuildError(f"--extra-package {given}: {path.name!r} is not an importable name")
+        if path.name == "logpipes":
+            raise BuildError(f"--extra-package {given}: the name logpipes is the function's own code")
+        if path.name in [p.name for p in packages]:
+            raise BuildError(f"--extra-package {given}: a second package named {path.name}")
+        packages.append(path)
+    return packages
+
+
+def install_extra_packages(package: Path, extras: list[Path]) -> None:
+    """Replace the extra packages of the previous build in ``package`` with ``extras`` (copied whole,
+    bytecode left out). Raises BuildError, before changing anything, when one would shadow a locked
+    dependency."""
+    stamp = package.parent / _EXTRAS_STAMP
+    previous = stamp.read_text().split() if stamp.exists() else []
+    for extra in extras:
+        taken = [package / extra.name, package / f"{extra.name}.py"]
+        if extra.name not in previous and any(p.exists() for p in taken):
+            raise BuildError(f"--extra-package {extra}: {extra.name} is the name of a locked dependency")
+    for name in previous:
+        shutil.rmtree(package / name, ignore_errors=True)
+    for extra in extras:
+        shutil.copytree(extra, package / extra.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    stamp.write_text("".join(f"{extra.name}\n" for extra in extras))
+
+
+def assemble_context(
+    function: str, arch: str, python_version: str, extra_packages: list[Path] | None = None
+) -> Path:
+    """Write build/<function>/ (Dockerfile + package/ with the extra packages); reuse the installed
+    dependencies when the lock, platform and Python version are unchanged."""
     lock = LOCKS / f"{function}.txt"
     if not lock.exists():
         raise BuildError(f"no lock file {lock.relative_to(REPO)}: run `python tools/lock.py {function}`")
@@ -156,6 +199,7 @@ def assemble_context(function: str, arch: str, python_version: str) -> Path:
         for name in _UNSTABLE_DIRS:
             shutil.rmtree(package / name, ignore_errors=True)
         stamp.write_text(wanted)
+    install_extra_packages(package, extra_packages or [])
     # The function's own sources are refreshed on every build (cheap, and always current).
     shutil.rmtree(package / "logpipes", ignore_errors=True)
     for source in _source_files(function):
@@ -208,13 +252,15 @@ handler = getattr(importlib.import_module(module_name), attribute)
 elapsed = time.perf_counter() - started
 if not callable(handler):
     sys.exit(f"{sys.argv[2]} is not callable")
+for extra in sys.argv[3:]:
+    importlib.import_module(extra)
 print(elapsed)
 """
 
 
-def verify(function: str, context: Path, interpreter: str) -> float:
-    """Import the handler with -I -S (no site-packages, no PYTHONPATH): only the context is visible.
-    Returns the cold import time in seconds."""
+def verify(function: str, context: Path, interpreter: str, extra_packages: list[Path] | None = None) -> float:
+    """Import the handler, then each extra package, with -I -S (no site-packages, no PYTHONPATH): only
+    the context is visible. Returns the handler's cold import time in seconds."""
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -234,6 +280,7 @@ def verify(function: str, context: Path, interpreter: str) -> float:
             _VERIFY,
             str(context / "package"),
             f"logpipes.{function}.handler",
+            *(extra.name for extra in extra_packages or []),
         ],
         f"import check of logpipes.{function}.handler in {context}",
         env=env,
@@ -357,6 +404,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--push", action="store_true", help="push to ECR (needs AWS credentials and Docker)")
     parser.add_argument("--registry", help="registry host (default: this account's ECR, or 'localhost')")
     parser.add_argument("--repository-prefix", default="logpipes/", help="ECR repository name prefix")
+    parser.add_argument(
+        "--extra-package",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a local Python package directory to add to each named function's image, next to logpipes "
+        "(repeatable; e.g. a custom transform for firehose_transform)",
+    )
     args = parser.parse_args(argv)
 
     available = discover_functions()
@@ -365,13 +420,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown function(s) {', '.join(unknown)}; known: {', '.join(available)}")
     functions = args.functions or available
     try:
+        extra_packages = check_extra_packages(args.extra_package)
         interpreter = find_interpreter(args.python_version)
         registry = args.registry or default_registry()
         results: list[Result] = []
         contexts: dict[str, Path] = {}
         for function in functions:
-            context = assemble_context(function, args.arch, args.python_version)
-            import_seconds = verify(function, context, interpreter)
+            context = assemble_context(function, args.arch, args.python_version, extra_packages)
+            import_seconds = verify(function, context, interpreter, extra_packages)
             tag = content_tag(context)
             size = sum(p.stat().st_size for p in context_files(context))
             uri = f"{registry}/{args.repository_prefix}{function}:{tag}"

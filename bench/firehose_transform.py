@@ -10,6 +10,12 @@ with), and with the handler's own decoders (pybase64, ISA-L). That event's outpu
 the handler re-ingests the records that do not fit without decoding them; a second event of 300
 records, whose output fits one response, shows the per-record speed without that saving; the
 RESULT lines are measured on it (issue 13): >= 2.5x the blueprint, <= 2.5x the handler's decoders' floor.
+
+The columns case (issue 15): 300 records of structured (JSON) batch-job logs, rendered by the
+handler as four typed columns (timestamp, string, bigint, boolean) in CSV, against the blueprint
+on the same event with its ``transform_log_event`` edited to write the same CSV rows (what its users
+do: the blueprint is a template whose transform_log_event they edit): >= 2x its throughput in the
+worst round. The unedited blueprint (which only copies the messages) is printed next to it.
 Every contender runs interleaved, several rounds (bench/_harness.py): [--rounds R] [--quick].
 """
 
@@ -17,16 +23,19 @@ from __future__ import annotations
 
 import argparse
 import base64
+import csv
 import gzip
 import io
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import tracemalloc
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -51,15 +60,29 @@ SOURCES = [
 RECORDS, EVENTS_PER_RECORD = 500, 60
 FITTING_RECORDS = 300  # about 4.3 MB of output: fits one response
 OURS, BLUEPRINT = "logpipes handler", "blueprint algorithm (baseline)"
+EDITED_BLUEPRINT = "blueprint edited for the columns"
 STDLIB_FLOOR, FAST_FLOOR = "floor, stdlib base64 + zlib", "floor, pybase64 + ISA-L"
 # Issue 13, on the fitting event, in the worst round: throughput >= 2.5x the blueprint's, and time
 # <= 2.5x the floor made of the handler's own decoders (lower is better).
 TARGET_VS_BLUEPRINT, TARGET_VS_OWN_FLOOR = 2.5, 2.5
+# Issue 15: the columns path (JSON logs -> four typed columns -> CSV) keeps >= 2x the throughput of
+# the blueprint edited to write the same rows, on the same event.
+TARGET_COLUMNS_VS_BLUEPRINT = 2.0
+BATCH_LOG_COLUMNS = [
+    {"name": "at", "type": "timestamp", "source": "$.time"},
+    {"name": "job", "type": "string", "source": "$.job"},
+    {"name": "records", "type": "bigint", "source": "$.records"},
+    {"name": "ok", "type": "boolean", "source": "$.ok"},
+]
+COLUMNS_ENV = {"OUTPUT_FORMAT": "csv", "COLUMNS": json.dumps(BATCH_LOG_COLUMNS), "ON_UNPARSED": "keep_raw"}
 
 
-def build_event(record_count: int = RECORDS) -> dict[str, Any]:
-    source = next(path for path in SOURCES if path.exists())
-    lines = source.read_text(encoding="utf-8").splitlines()
+def build_event(record_count: int = RECORDS, lines: list[str] | None = None) -> dict[str, Any]:
+    """Records of EVENTS_PER_RECORD events each, their messages taken in turn from ``lines`` (by
+    default the Apache access log)."""
+    if lines is None:
+        source = next(path for path in SOURCES if path.exists())
+        lines = source.read_text(encoding="utf-8").splitlines()
     records = []
     for r in range(record_count):
         events = [
@@ -94,13 +117,67 @@ def build_event(record_count: int = RECORDS) -> dict[str, Any]:
     }
 
 
+def batch_job_lines(count: int) -> list[str]:
+    """Structured logs of batch jobs, one JSON object per line (a fixed seed: the same every run)."""
+    rng = random.Random(15)
+    lines = []
+    for i in range(count):
+        line = {
+            "time": f"2026-11-21T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z",
+            "level": rng.choice(["INFO", "INFO", "INFO", "WARN", "ERROR"]),
+            "logger": "etl.runner",
+            "job": rng.choice(["nightly-orders", "hourly-clicks", "daily-billing"]),
+            "run_id": f"{rng.getrandbits(64):016x}",
+            "step": rng.choice(["extract", "transform", "load"]),
+            "records": rng.randrange(0, 2_000_000),
+            "duration_ms": round(rng.uniform(1, 90_000), 1),
+            "ok": rng.random() > 0.1,
+            "msg": f"step finished with {rng.randrange(100)} warnings",
+        }
+        lines.append(json.dumps(line))
+    return lines
+
+
+def expected_batch_job_rows(lines: list[str]) -> list[list[str]]:
+    """What the four columns must read as, worked out independently of the handler."""
+    rows = []
+    for line in lines:
+        job = json.loads(line)
+        at = job["time"].replace("T", " ").removesuffix("Z")
+        rows.append([at, job["job"], str(job["records"]), "true" if job["ok"] else "false", ""])
+    return rows
+
+
 # --- Baseline: the "Process CloudWatch logs sent to Kinesis Firehose" blueprint's algorithm (Python 3
 # port of kinesis-firehose-cloudwatch-logs-processor-python, re-ingestion path unused here). ---
 
 
-def blueprint_handler(event: dict[str, Any]) -> dict[str, Any]:
+def copy_message(log_event: dict[str, Any]) -> str:
+    """The blueprint's transform_log_event as shipped: the message plus a newline."""
+    return log_event["message"] + "\n"
+
+
+def batch_job_csv_row() -> Callable[[dict[str, Any]], str]:
+    """transform_log_event as a user edits it for the columns case: the same CSV rows as the handler
+    writes (RFC 4180 through the csv module, the UTC timestamp, an empty _raw), with the standard
+    library the blueprint uses; one writer reused for every event."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
     def transform_log_event(log_event: dict[str, Any]) -> str:
-        return log_event["message"] + "\n"
+        job = json.loads(log_event["message"])
+        at = datetime.fromisoformat(job["time"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([at, job["job"], job["records"], "true" if job["ok"] else "false", ""])
+        return buffer.getvalue()
+
+    return transform_log_event
+
+
+def blueprint_handler(
+    event: dict[str, Any], transform_log_event: Callable[[dict[str, Any]], str] = copy_message
+) -> dict[str, Any]:
 
     def process_records(records: list[dict[str, Any]]) -> Any:
         for r in records:
@@ -198,14 +275,41 @@ def compare(
     )
 
 
-def median_ratios(times: dict[str, list[float]]) -> tuple[float, float, float]:
-    """Median over rounds of: throughput vs the blueprint, time vs the stdlib floor, time vs our floor."""
-    ours = times[OURS]
-    return (
-        statistics.median(speedups(times[BLUEPRINT], ours)),
-        statistics.median(slowdowns(times[STDLIB_FLOOR], ours)),
-        statistics.median(slowdowns(times[FAST_FLOOR], ours)),
-    )
+def compare_columns(handler: Callable[..., dict[str, Any]], rounds: int) -> dict[str, list[float]]:
+    """Per-round times of the handler writing the four typed columns as CSV and of the blueprint,
+    interleaved, on the batch-job event; checks every row against expected_batch_job_rows."""
+    lines = batch_job_lines(FITTING_RECORDS * EVENTS_PER_RECORD)
+    event = build_event(FITTING_RECORDS, lines)
+    context = FakeLambdaContext()
+    saved = {name: os.environ.get(name) for name in COLUMNS_ENV}
+    os.environ.update(COLUMNS_ENV)
+    try:
+        response = handler(event, context)
+        assert [r["result"] for r in response["records"]] == ["Ok"] * FITTING_RECORDS, (
+            "not every record is Ok"
+        )
+        text = "".join(base64.b64decode(r["data"]).decode() for r in response["records"])
+        assert list(csv.reader(io.StringIO(text, newline=""))) == expected_batch_job_rows(lines), (
+            "rows differ"
+        )
+        edited = blueprint_handler(event, batch_job_csv_row())
+        assert "".join(base64.b64decode(r["data"]).decode() for r in edited["records"]) == text, (
+            "the edited blueprint writes other rows than the handler"
+        )
+        return interleave(
+            {
+                BLUEPRINT: timed(partial(blueprint_handler, event)),
+                EDITED_BLUEPRINT: timed(partial(blueprint_handler, event, batch_job_csv_row())),
+                OURS: timed(partial(handler, event, context)),
+            },
+            rounds,
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def print_times(title: str, times: dict[str, list[float]], records: int) -> None:
@@ -217,6 +321,8 @@ def print_times(title: str, times: dict[str, list[float]], records: int) -> None
         print(f"{label:34}{seconds * 1000:>8.1f}ms{records / seconds:>12,.0f}{events / seconds:>12,.0f}")
     ours = times[OURS]
     print(f"throughput vs blueprint:           {statistics.median(speedups(times[BLUEPRINT], ours)):.2f}x")
+    if STDLIB_FLOOR not in times:
+        return
     print(
         f"time vs floor (stdlib decoders):   {statistics.median(slowdowns(times[STDLIB_FLOOR], ours)):.2f}x"
     )
@@ -283,6 +389,21 @@ def main() -> None:
             lower_is_better=True,
         ),
     ]
+    print()
+    columns = compare_columns(handler, rounds)
+    print_times(
+        f"columns case: {FITTING_RECORDS} records of JSON batch-job logs -> "
+        f"{len(BATCH_LOG_COLUMNS)} typed columns as CSV",
+        columns,
+        FITTING_RECORDS,
+    )
+    results.append(
+        report(
+            "firehose_transform.columns_vs_edited_blueprint",
+            speedups(columns[EDITED_BLUEPRINT], columns[OURS]),
+            TARGET_COLUMNS_VS_BLUEPRINT,
+        )
+    )
     print("\n".join(results))
 
 

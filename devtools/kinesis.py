@@ -86,17 +86,6 @@ class MemoryDestination:
 
 
 @dataclass
-class S3Destination:
-    """An S3 bucket as on-failure destination: one JSON object per given-up batch."""
-
-    client: Any
-    bucket: str
-
-    def send(self, key: str, invocation_record: dict[str, Any]) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(invocation_record).encode())
-
-
-@dataclass
 class EventSourceMapping:
     """Lambda's event source mapping for one Kinesis shard, as the Lambda developer guide documents it.
 

@@ -88,3 +88,101 @@ def test_images_tfvars_maps_functions_to_uris(context: Path) -> None:
     ensure_built("firehose_transform")
     images = json.loads((REPO / "build" / "images.auto.tfvars.json").read_text())["image_uris"]
     assert images["firehose_transform"].endswith(":" + build.content_tag(context))
+
+
+# --- --extra-package: a local package of the user's next to logpipes in the image ---
+
+
+def _package(root: Path, name: str, body: str = "VALUE = 1\n") -> Path:
+    package = root / name
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(body)
+    return package
+
+
+def _build_with_extra(*paths: Path | str) -> subprocess.CompletedProcess[str]:
+    options = [arg for path in paths for arg in ("--extra-package", str(path))]
+    return subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "firehose_transform", "--registry", "localhost", *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_extra_package_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    assert _error_line(_build_with_extra(tmp_path / "nowhere")).endswith("nowhere: no such directory")
+
+
+def test_extra_package_without_init_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "transform.py").write_text("def transform(event): return None\n")
+    assert "not a Python package (a directory with __init__.py)" in _error_line(
+        _build_with_extra(tmp_path / "plain")
+    )
+
+
+def test_extra_package_named_logpipes_is_refused(tmp_path: Path) -> None:
+    assert "the name logpipes is the function's own code" in _error_line(
+        _build_with_extra(_package(tmp_path, "logpipes"))
+    )
+
+
+def test_two_extra_packages_of_one_name_are_refused(tmp_path: Path) -> None:
+    first, second = _package(tmp_path / "a", "mine"), _package(tmp_path / "b", "mine")
+    assert "a second package named mine" in _error_line(_build_with_extra(first, second))
+
+
+def test_extra_package_shadowing_a_locked_dependency_is_refused(context: Path, tmp_path: Path) -> None:
+    before = build.content_tag(context)
+    for name in ("orjson", "six"):  # a package directory, and a single-module distribution (six.py)
+        assert f"{name} is the name of a locked dependency" in _error_line(
+            _build_with_extra(_package(tmp_path / name, name))
+        )
+    assert (context / "package" / "orjson" / "__init__.py").exists()  # refused before changing anything
+    assert build.content_tag(context) == before
+
+
+def test_extra_package_is_part_of_the_content_hash(context: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "ctx"
+    shutil.copytree(context, copy)
+    without = build.content_tag(copy)
+    mine = _package(tmp_path / "src", "mytransform", "def transform(event):\n    return None\n")
+    (mine / "__pycache__").mkdir()
+    (mine / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"machine-specific")
+
+    build.install_extra_packages(copy / "package", [mine])
+    copied = copy / "package" / "mytransform"
+    assert (copied / "__init__.py").read_text() == (mine / "__init__.py").read_text()
+    assert not (copied / "__pycache__").exists()
+    with_it = build.content_tag(copy)
+    assert with_it != without
+
+    (mine / "__init__.py").write_text("def transform(event):\n    return []\n")
+    build.install_extra_packages(copy / "package", [mine])
+    assert build.content_tag(copy) not in (without, with_it)
+
+    build.install_extra_packages(copy / "package", [])  # a build without it removes it again
+    assert not (copy / "package" / "mytransform").exists()
+    assert build.content_tag(copy) == without
+
+
+def test_extra_package_is_built_and_import_checked(context: Path, tmp_path: Path) -> None:
+    mine = _package(tmp_path, "mytransform", "import not_in_the_image\n")
+    try:
+        result = _build_with_extra(mine)
+        assert result.returncode == 1 and "No module named 'not_in_the_image'" in result.stderr
+        (mine / "__init__.py").write_text("import orjson\n")  # a locked dependency is importable
+        result = _build_with_extra(mine)
+        assert result.returncode == 0, result.stderr
+        assert (context / "package" / "mytransform" / "__init__.py").read_text() == "import orjson\n"
+    finally:
+        ensure_built("firehose_transform")  # the shared context without it again
+    assert not (context / "package" / "mytransform").exists()

@@ -13,6 +13,9 @@ module "firehose" {
   name          = var.name
   image_uri     = var.image_uris["firehose_transform"]
   output_format = var.output_format
+  columns       = var.columns
+  message_regex = var.message_regex
+  on_unparsed   = var.on_unparsed
   # An example stack: let destroy remove the delivered objects too.
   force_destroy = true
 }

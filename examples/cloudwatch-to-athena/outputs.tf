@@ -22,3 +22,13 @@ output "athena_query" {
   description = "Try this in Athena."
   value       = module.firehose.athena_example_query
 }
+
+output "glue_database_name" {
+  description = "Glue database of the Athena table."
+  value       = module.firehose.glue_database_name
+}
+
+output "glue_table_name" {
+  description = "Glue table over the delivered objects."
+  value       = module.firehose.glue_table_name
+}

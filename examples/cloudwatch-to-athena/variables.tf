@@ -21,7 +21,29 @@ variable "name" {
 }
 
 variable "output_format" {
-  description = "raw or json (see the firehose-transform module)."
+  description = "raw, json, columns or csv (see the firehose-transform module)."
   type        = string
   default     = "json"
+}
+
+variable "columns" {
+  description = "With output_format = columns or csv: the columns of the lines and of the Glue table ({ name, type, source }; see the firehose-transform module)."
+  type = list(object({
+    name   = string
+    type   = string
+    source = string
+  }))
+  default = []
+}
+
+variable "message_regex" {
+  description = "With columns or csv: a Python regex with named groups, for regex.<group> sources."
+  type        = string
+  default     = null
+}
+
+variable "on_unparsed" {
+  description = "With columns or csv: keep_raw (a row with the message in _raw) or drop."
+  type        = string
+  default     = "keep_raw"
 }

@@ -21,10 +21,7 @@ module "function" {
   permissions_boundary           = var.permissions_boundary
   policy_documents               = [data.aws_iam_policy_document.function.json]
 
-  environment = {
-    OUTPUT_FORMAT         = var.output_format
-    REINGEST_MAX_ATTEMPTS = tostring(var.reingest_max_attempts)
-  }
+  environment = local.function_environment
 
   create_alarms = var.create_alarms
   alarm_actions = var.alarm_actions
@@ -36,4 +33,18 @@ module "function" {
     }
   }
   tags = var.tags
+}
+
+locals {
+  # The handler reads these at cold start; each only where it applies (Lambda allows 4 KB in all).
+  function_environment = merge(
+    {
+      OUTPUT_FORMAT         = var.output_format
+      REINGEST_MAX_ATTEMPTS = tostring(var.reingest_max_attempts)
+    },
+    length(var.columns) > 0 ? { COLUMNS = jsonencode(var.columns) } : {},
+    contains(["columns", "csv"], var.output_format) ? { ON_UNPARSED = var.on_unparsed } : {},
+    var.message_regex == null ? {} : { MESSAGE_REGEX = var.message_regex },
+    var.transform_function == null ? {} : { TRANSFORM_FUNCTION = var.transform_function },
+  )
 }

@@ -31,18 +31,118 @@ variable "image_uri" {
 }
 
 variable "output_format" {
-  description = "\"raw\": each event's message plus a newline (what the AWS blueprint writes). \"json\": one JSON object per event with owner, logGroup, logStream, id, ISO-8601 UTC timestamp and message."
+  description = "\"raw\": each event's message plus a newline (what the AWS blueprint writes). \"json\": one JSON object per event with owner, logGroup, logStream, id, ISO-8601 UTC timestamp and message. \"columns\": one JSON object per event with exactly the configured columns. \"csv\": the same columns as RFC 4180 CSV lines, no header. \"custom\": your transform_function writes the lines (see the README)."
   type        = string
   default     = "raw"
 
   validation {
-    condition     = contains(["raw", "json"], var.output_format)
-    error_message = "output_format must be \"raw\" or \"json\"."
+    condition     = contains(["raw", "json", "columns", "csv", "custom"], var.output_format)
+    error_message = "output_format must be \"raw\", \"json\", \"columns\", \"csv\" or \"custom\"."
   }
 
   validation {
     condition     = var.processor == "lambda" || var.output_format == "raw"
-    error_message = "The native processor writes raw messages only: use processor = \"lambda\" for output_format = \"json\"."
+    error_message = "The native processor writes raw messages only: use processor = \"lambda\" for output_format = \"json\", \"columns\", \"csv\" or \"custom\"."
+  }
+}
+
+variable "columns" {
+  description = "With output_format = \"columns\" or \"csv\" (required) or \"custom\" (optional): the ordered columns of every output line and of the Glue table. name: lower-case Glue column name; type: string, int, bigint, double, boolean or timestamp; source: logGroup, logStream, owner, id, timestamp, message, a JSON path into the message ($.a.b, $.items[0], $[\"a key\"]), apache.<field> or regex.<group> (see the README)."
+  type = list(object({
+    name   = string
+    type   = string
+    source = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for c in var.columns : can(regex("^[a-z_][a-z0-9_]{0,127}$", c.name)) && c.name != "_raw"])
+    error_message = "columns: every name must be 1-128 lower-case letters, digits or '_', not starting with a digit, and not \"_raw\" (the module's column for unparsed messages)."
+  }
+
+  validation {
+    condition     = length(distinct([for c in var.columns : c.name])) == length(var.columns)
+    error_message = "columns: names must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for c in var.columns : contains(["string", "int", "bigint", "double", "boolean", "timestamp"], c.type)])
+    error_message = "columns: type must be string, int, bigint, double, boolean or timestamp."
+  }
+
+  # The source grammar, one pattern per kind (the handler checks it again at cold start).
+  validation {
+    condition = alltrue([for c in var.columns : anytrue([
+      can(regex("^(logGroup|logStream|owner|id|timestamp|message)$", c.source)),
+      can(regex("^\\$(\\.[A-Za-z_][A-Za-z0-9_-]*|\\[\"([^\"\\\\]|\\\\.)*\"\\]|\\[[0-9]+\\])+$", c.source)),
+      can(regex("^apache\\.(host|ident|user|time|method|path|protocol|request|status|size|referer|agent)$", c.source)),
+      can(regex("^regex\\.[A-Za-z_][A-Za-z0-9_]*$", c.source)),
+    ])])
+    error_message = "columns: source must be logGroup, logStream, owner, id, timestamp, message, a JSON path ($.a.b, $.items[0], $[\"a key\"]), apache.<host|ident|user|time|method|path|protocol|request|status|size|referer|agent> or regex.<group>."
+  }
+
+  validation {
+    condition     = length(var.columns) > 0 || !contains(["columns", "csv"], var.output_format)
+    error_message = "output_format = \"columns\" or \"csv\" needs at least one entry in columns."
+  }
+
+  validation {
+    condition     = length(var.columns) == 0 || contains(["columns", "csv", "custom"], var.output_format)
+    error_message = "columns apply to output_format = \"columns\", \"csv\" or \"custom\" only."
+  }
+
+  # Lambda allows 4 KB of environment variables in all; COLUMNS is one of them.
+  validation {
+    condition     = length(jsonencode(var.columns)) <= 3072
+    error_message = "columns: their JSON (the function's COLUMNS variable) must stay within 3 KB, under Lambda's 4 KB limit for all environment variables: shorten names or sources."
+  }
+}
+
+variable "message_regex" {
+  description = "A Python regular expression with named groups ((?P<name>...)), matched against the whole message (trailing newline stripped); columns take its groups with source = \"regex.<name>\". Required when a column uses a regex source."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = alltrue([for c in var.columns : var.message_regex != null && strcontains(coalesce(var.message_regex, "-"), "(?P<${trimprefix(c.source, "regex.")}>") if startswith(c.source, "regex.")])
+    error_message = "message_regex must define a named group (?P<name>...) for every column source regex.<name>."
+  }
+
+  validation {
+    condition     = var.message_regex == null || contains(["columns", "csv"], var.output_format)
+    error_message = "message_regex applies to output_format = \"columns\" or \"csv\" only."
+  }
+
+  validation {
+    condition     = var.message_regex == null || length(coalesce(var.message_regex, "-")) <= 512
+    error_message = "message_regex must be at most 512 characters (it travels in the function's environment, 4 KB in all)."
+  }
+}
+
+variable "on_unparsed" {
+  description = "With output_format = \"columns\" or \"csv\": what becomes of an event whose message does not parse for a JSON path, apache.* or regex.* source. \"keep_raw\": a row with those columns NULL and the message in a last column _raw (NULL for parsed events). \"drop\": no row, counted in the EventsUnparsedDropped metric."
+  type        = string
+  default     = "keep_raw"
+
+  validation {
+    condition     = contains(["keep_raw", "drop"], var.on_unparsed)
+    error_message = "on_unparsed must be \"keep_raw\" or \"drop\"."
+  }
+}
+
+variable "transform_function" {
+  description = "With output_format = \"custom\" (required): your transform as package.module:function, shipped in the image with build.py --extra-package (see the README)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.transform_function == null || can(regex("^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", coalesce(var.transform_function, "-")))
+    error_message = "transform_function must look like package.module:function."
+  }
+
+  validation {
+    condition     = (var.output_format == "custom") == (var.transform_function != null)
+    error_message = "output_format = \"custom\" needs transform_function (package.module:function), and transform_function needs output_format = \"custom\"."
   }
 }
 
@@ -247,9 +347,14 @@ variable "log_retention_in_days" {
 }
 
 variable "create_glue_table" {
-  description = "Create a Glue database and table over the delivered objects, with partition projection on the date prefix, so Athena can query them right after apply."
+  description = "Create a Glue database and table over the delivered objects, with partition projection on the date prefix, so Athena can query them right after apply. With output_format = \"custom\" the table's columns are the columns variable: set them, or set this to false."
   type        = bool
   default     = true
+
+  validation {
+    condition     = !(var.create_glue_table && var.output_format == "custom" && length(var.columns) == 0)
+    error_message = "output_format = \"custom\" with create_glue_table = true needs columns (the keys your transform writes, which become the Glue table's columns); or set create_glue_table = false."
+  }
 }
 
 variable "glue_database_name" {

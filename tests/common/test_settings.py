@@ -68,9 +68,6 @@ def test_every_function_raises_the_one_configuration_error() -> None:
 
 
 def test_backoff_is_full_jitter_capped() -> None:
-    waits: list[float] = []
-    top = Backoff(base_seconds=0.5, cap_seconds=4.0, sleep=waits.append, random=lambda: 1.0)
-    for attempt in range(5):
-        top.wait(attempt)
-    assert waits == [0.5, 1.0, 2.0, 4.0, 4.0]
+    top = Backoff(base_seconds=0.5, cap_seconds=4.0, random=lambda: 1.0)
+    assert [top.delay(attempt) for attempt in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
     assert Backoff(base_seconds=0.5, cap_seconds=4.0, random=lambda: 0.25).delay(3) == 1.0

@@ -18,8 +18,10 @@ from logpipes.common.backoff import Backoff
 from logpipes.firehose_transform import app, handler
 from logpipes.firehose_transform.batch import RESPONSE_LIMIT_BYTES, InputRecord, transform_batch
 from logpipes.firehose_transform.reingest import Reingester, ReingestRecord, StreamTarget
-from logpipes.firehose_transform.transform import OutputFormat
+from logpipes.firehose_transform.transform import OutputFormat, format_renderer
 from tests.firehose_transform.helpers import cwl_payload, decoded, encode, firehose_event
+
+RAW = format_renderer(OutputFormat.RAW)
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
@@ -234,9 +236,9 @@ def test_once_the_response_is_full_later_records_go_back_as_they_came() -> None:
     not_a_payload = base64.b64encode(b"not gzip at all").decode()
     records = [InputRecord(f"record-{i}", data) for i, data in enumerate([*big, small, not_a_payload, "!!!"])]
     envelopes = sum(64 + len(record.record_id) for record in records)
-    room_for_one = len(transform_batch(records[:1], OutputFormat.RAW).records[0].data) + envelopes + 10
+    room_for_one = len(transform_batch(records[:1], RAW).records[0].data) + envelopes + 10
 
-    result = transform_batch(records, OutputFormat.RAW, response_limit=room_for_one)
+    result = transform_batch(records, RAW, response_limit=room_for_one)
 
     assert [r.result for r in result.records] == ["Ok", "Dropped", "Dropped", "Dropped", "ProcessingFailed"]
     assert result.reingested_record_ids == ["record-1", "record-2", "record-3"]
@@ -293,10 +295,10 @@ def test_the_envelopes_of_every_record_are_reserved_before_any_data() -> None:
     Lambda's limit fails the invocation, and Firehose re-runs (and re-ingests) the whole batch."""
     big = InputRecord("record-big", encode(cwl_payload(_random_lines(1, 30_000, seed=1))))
     small = [InputRecord(f"record-{i:04d}", encode(cwl_payload([f"s{i}"]))) for i in range(300)]
-    big_output = len(transform_batch([big], OutputFormat.RAW).records[0].data)
+    big_output = len(transform_batch([big], RAW).records[0].data)
     limit = big_output + 64 + len(big.record_id) + 100  # room for the big one's data and envelope only
 
-    result = transform_batch([big, *small], OutputFormat.RAW, response_limit=limit)
+    result = transform_batch([big, *small], RAW, response_limit=limit)
 
     envelopes = sum(64 + len(r.record_id) for r in result.records)
     assert sum(len(r.data) for r in result.records) + envelopes <= max(limit, envelopes)

@@ -34,7 +34,3 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         """The wait before attempt ``attempt`` (0 is the first retry's base)."""
         return self.random() * min(self.cap_seconds, self.base_seconds * 2**attempt)
-
-    def wait(self, attempt: int) -> None:
-        """Sleep the wait before attempt ``attempt``."""
-        self.sleep(self.delay(attempt))

@@ -15,15 +15,16 @@ from logpipes.common.cloudwatch_logs import (
     InvalidSubscriptionData,
     decode_base64,
 )
+from logpipes.firehose_transform.extension import TransformFailed
 from logpipes.firehose_transform.reingest import MAX_RECORD_BYTES, ReingestRecord
 from logpipes.firehose_transform.transform import (
     InvalidRecord,
-    OutputFormat,
     Payload,
+    Renderer,
+    Tally,
     base64_length,
     decode_payload,
     encode_payload,
-    render_events,
     split_events,
 )
 
@@ -57,7 +58,8 @@ class OutputRecord:
 
 @dataclass
 class BatchResult:
-    """The response's records (one per input, in order), the records to re-ingest, and byte counts."""
+    """The response's records (one per input, in order), the records to re-ingest, byte counts, and
+    what rendering counted for the records done here (see transform.Tally)."""
 
     records: list[OutputRecord]
     reingest: list[ReingestRecord] = field(default_factory=list)
@@ -65,6 +67,7 @@ class BatchResult:
     split_record_ids: list[str] = field(default_factory=list)
     bytes_in: int = 0
     bytes_out: int = 0
+    tally: Tally = field(default_factory=Tally)
 
     def count(self, result: str) -> int:
         """How many of the response's records have this result (Ok, Dropped or ProcessingFailed)."""
@@ -82,7 +85,7 @@ class BatchResult:
 
 def transform_batch(
     records: list[InputRecord],
-    output_format: OutputFormat,
+    render: Renderer,
     response_limit: int = RESPONSE_LIMIT_BYTES,
     split_piece_bytes: int = SPLIT_PIECE_BYTES,
     inflated_limit: int = MAX_LEGITIMATE_INFLATED_BYTES,
@@ -95,7 +98,8 @@ def transform_batch(
     and they come back through this transform). A record whose output alone exceeds the limit is
     split by log events into pieces that each fit an empty response; one with an event that alone
     does not fit an empty response, or a piece too big to put back, fails (ProcessingFailed): it
-    could never be delivered, and re-ingesting it would bring it back forever.
+    could never be delivered, and re-ingesting it would bring it back forever. So does a record
+    whose events the render hook cannot render (a malformed event; a user's transform that fails).
     """
     result = BatchResult(records=[])
     # Every record takes its envelope in the response, whatever its result: reserve them all first,
@@ -110,26 +114,29 @@ def transform_batch(
         # recordIds all have one length), or it would be split or re-ingested again forever.
         event_limit = response_limit - _RECORD_OVERHEAD_BYTES - len(record.record_id)
         piece_bytes = min(split_piece_bytes, event_limit // 2)
+        tally = Tally()
         try:
             compressed = decode_base64(record.data)
             if full:
                 _reingest(result, record, compressed)
                 continue
             payload = decode_payload(compressed, inflated_limit)
-            rendered = render_events(payload, payload.events, output_format) if payload.is_data else b""
+            rendered = render(payload, payload.events, tally) if payload.is_data else b""
             encoded_length = base64_length(len(rendered))
             pieces = (
-                []
-                if encoded_length <= event_limit
-                else _pieces(payload, output_format, piece_bytes, event_limit)
+                [] if encoded_length <= event_limit else _pieces(payload, render, piece_bytes, event_limit)
             )
         except InvalidSubscriptionData as error:
             result.records.append(OutputRecord(record.record_id, "ProcessingFailed", reason=str(error)))
+            if isinstance(error, TransformFailed):
+                result.tally.records_failed_by_transform += 1
             continue
-        if not rendered:  # a CONTROL_MESSAGE, or a DATA_MESSAGE with no events: nothing to deliver
+        if not rendered:  # a CONTROL_MESSAGE, or no event yields a line: nothing to deliver
             result.records.append(OutputRecord(record.record_id, "Dropped"))
+            result.tally.add(tally)
         elif encoded_length <= budget:
             budget -= encoded_length
+            result.tally.add(tally)
             result.bytes_out += len(rendered)
             data = pybase64.b64encode_as_string(rendered)
             result.records.append(OutputRecord(record.record_id, "Ok", data))
@@ -146,11 +153,10 @@ def transform_batch(
     return result
 
 
-def _pieces(payload: Payload, output_format: OutputFormat, piece_bytes: int, event_limit: int) -> list[bytes]:
+def _pieces(payload: Payload, render: Renderer, piece_bytes: int, event_limit: int) -> list[bytes]:
     """The payload split into re-ingestable pieces; raises InvalidRecord when it cannot be."""
     pieces = [
-        encode_payload(payload, events)
-        for events in split_events(payload, output_format, piece_bytes, event_limit)
+        encode_payload(payload, events) for events in split_events(payload, render, piece_bytes, event_limit)
     ]
     if too_big := [len(piece) for piece in pieces if len(piece) > MAX_RECORD_BYTES]:
         raise InvalidRecord(
