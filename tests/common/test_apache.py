@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logpipes.common.apache import ApacheParseError, ApacheRecord, iso_time, parse_line
+from logpipes.common.apache import (
+    ApacheParseError,
+    ApacheRecord,
+    iso_time,
+    parse_line,
+    split_line,
+    split_plain_line,
+)
 
 
 def _lines(path: Path) -> list[str]:
@@ -138,3 +145,45 @@ def test_only_a_lone_dash_is_absent(escape: str) -> None:
     assert (second.ident, second.user, second.status, second.size, second.referer, second.agent) == (
         "-x", None, 200, 0, "-ref", None,
     )  # fmt: skip
+
+
+_PLAIN = re.compile(r"[ -!#-\[\]-~]*")  # printable ASCII but '"' and '\'
+_LINE_SHAPES = st.sampled_from(
+    [
+        '1.2.3.4 - - [01/Jul/1995:00:00:01 -0400] "GET /a HTTP/1.0" 200 12\n',
+        'h -x u [31/Dec/1999:23:59:59 +0530] "GET /a" 000 0012 "-" "agent 1.0"\r\n',
+        'h - - [01/Jul/1995:00:00:01 -0400] "GET  /a  HTTP/1.0 extra" - - "ref" "-"',
+        'h - - [01/Foo/1995:00:00:01 -0400] "GET / HTTP/1.0" 200 1\n',
+    ]
+)
+_INSERTED = st.sampled_from(['"', "\\", "\t", "\x00", "\x7f", "é", "\u2028", "٣", " ", "-", "0", "\r"])
+
+
+@given(shape=_LINE_SHAPES, inserts=st.lists(st.tuples(st.integers(0, 200), _INSERTED), max_size=3))
+def test_plain_lines_split_as_split_line_splits_them(shape: str, inserts: list[tuple[int, str]]) -> None:
+    """split_plain_line gives split_line's fields or None, and only fields that need no escaping."""
+    line = shape
+    for position, text in inserts:
+        line = line[:position] + text + line[position:]
+    try:
+        expected = split_line(line)
+    except ApacheParseError as error:
+        try:  # a line split_line rejects is not plain, or is rejected for the same reason
+            assert split_plain_line(line) is None
+        except ApacheParseError as plain_error:
+            assert str(plain_error) == str(error)
+        return
+    plain = split_plain_line(line)
+    if plain is not None:
+        assert plain == expected
+        assert all(_PLAIN.fullmatch(value) for value in plain if value is not None)
+        status, size = plain[8], plain[9]
+        assert all(value.isascii() and value.isdigit() for value in (status, size) if value is not None)
+
+
+def test_nearly_every_real_line_is_plain(shared_data: Path) -> None:
+    lines = _lines(shared_data / "nasa_http/NASA_access_log_Aug95.first20000.log")
+    lines += _lines(shared_data / "apache_combined/elastic-examples_apache_logs.log")
+    plain = [split_plain_line(line) for line in lines]
+    assert sum(fields is None for fields in plain) < len(lines) // 1000
+    assert all(fields == split_line(line) for fields, line in zip(plain, lines, strict=True) if fields)

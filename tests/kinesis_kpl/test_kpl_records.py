@@ -11,8 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logpipes.common.apache import ApacheParseError, parse_line
-from logpipes.kinesis_kpl.records import APACHE, JSON, MESSAGE, decode, partition_of_epoch, partition_of_iso
+from logpipes.common.apache import ApacheParseError, parse_line, split_plain_line
+from logpipes.kinesis_kpl.records import (
+    APACHE,
+    JSON,
+    MESSAGE,
+    apache_members,
+    decode,
+    partition_of_epoch,
+    partition_of_iso,
+    plain_apache_members,
+)
 
 NASA_JUL = "nasa_http/NASA_access_log_Jul95.first2000.log"
 ELASTIC = "apache_combined/elastic-examples_apache_logs.log"
@@ -252,3 +261,48 @@ def test_partition_of_iso(timestamp: str, partition: str | None) -> None:
 def test_partition_of_epoch() -> None:
     assert partition_of_epoch(1545084650.987) == "dt=2018-12-17/hour=22"
     assert partition_of_epoch(1e20) is None
+
+
+@pytest.mark.parametrize("name", [NASA_JUL, ELASTIC])
+def test_plain_lines_render_as_any_line_renders(shared_data: Path, name: str) -> None:
+    """plain_apache_members writes what apache_members writes, on every plain line of a real log."""
+    plain = 0
+    for line in (shared_data / name).read_text().splitlines(keepends=True):
+        fields = split_plain_line(line)
+        if fields is not None:
+            plain += 1
+            assert plain_apache_members(fields) == apache_members(fields)
+    assert plain > 1900
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'h - - [01/Jul/1995:00:00:01 -0400] "GET /a HTTP/1.0" 007 0012\n',  # leading zeros
+        'h - - [01/Jul/1995:00:00:01 -0400] "GET /a HTTP/1.0" 000 0\n',
+        'h -x u [01/Jul/1995:00:00:01 -0400] "GET /a" 200 - "-" "-"\n',  # no protocol
+        'h - - [01/Jul/1995:00:00:01 -0400] "GET" 200 1 "ref" "agent"\n',  # no method: request kept
+        'h - - [01/Jul/1995:00:00:01 -0400] "" - -\n',
+    ],
+)
+def test_plain_line_members_are_the_json_of_its_record(line: str) -> None:
+    fields = split_plain_line(line)
+    assert fields is not None
+    members = json.loads("{" + plain_apache_members(fields) + "}")
+    assert members == json.loads("{" + apache_members(fields) + "}")
+    record = parse_line(line)
+    assert (members["code"], members["size"], members["method"]) == (
+        record.status,
+        record.size,
+        record.method,
+    )
+
+
+def test_hour_cache_serves_only_times_of_its_form() -> None:
+    """A cached hour answers no time of another form: other offsets, fractions and zones are computed."""
+    assert partition_of_iso("2024-01-01T00:15:00+05:00") == "dt=2023-12-31/hour=19"
+    assert partition_of_iso("2024-01-01T00:59:59+05:00") == "dt=2023-12-31/hour=19"  # from the cache
+    assert partition_of_iso("2024-01-01T00:15:00+05:30") == "dt=2023-12-31/hour=18"
+    assert partition_of_iso("2024-01-01T00:15:00.5+05:00") == "dt=2023-12-31/hour=19"
+    assert partition_of_iso("2024-01-01T00:15:00Z") == "dt=2024-01-01/hour=00"
+    assert partition_of_iso("2024-01-01T00:15:0x+05:00") == "dt=2023-12-31/hour=19"  # as before: by hour

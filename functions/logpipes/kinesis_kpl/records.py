@@ -23,7 +23,7 @@ from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from logpipes.common.apache import ApacheParseError, LineFields, iso_time, split_line
+from logpipes.common.apache import ApacheParseError, LineFields, iso_time, split_line, split_plain_line
 
 # Members the caller appends; a JSON record's own members of the same name are replaced.
 METADATA_KEYS = frozenset(
@@ -68,6 +68,7 @@ def _partition_of_iso(timestamp: str) -> str | None:
 # access log lines are nearly all user records, and one plain dict lookup is their whole cost.
 _HOUR_PARTITIONS: dict[str, str | None] = {}
 _HOUR_PARTITIONS_LIMIT = 10_000
+_UNCACHED = ""  # no partition is empty
 
 
 def partition_of_iso(timestamp: str) -> str | None:
@@ -77,16 +78,18 @@ def partition_of_iso(timestamp: str) -> str | None:
     ``YYYY-MM-DDTHH:MM:SS+HH:MM``) with a whole-hour offset are looked up by their hour, so that
     the cache holds one entry per hour of log instead of one per second.
     """
+    # Looked up before the form is checked: only times of that form are stored under their hour
+    # key (13 characters, then a 6-character "+HH:00"), and no other string has a key of that shape.
+    hour = timestamp[:13] + timestamp[19:]
+    partition = _HOUR_PARTITIONS.get(hour, _UNCACHED)
+    if partition is not _UNCACHED:
+        return partition
     if len(timestamp) != 25 or timestamp[19] not in "+-" or not timestamp.endswith(":00"):
         return _partition_of_iso(timestamp)
-    hour = timestamp[:13] + timestamp[19:]
-    try:
-        return _HOUR_PARTITIONS[hour]
-    except KeyError:
-        if len(_HOUR_PARTITIONS) >= _HOUR_PARTITIONS_LIMIT:
-            _HOUR_PARTITIONS.clear()
-        partition = _HOUR_PARTITIONS[hour] = _partition_of_iso(f"{timestamp[:13]}:00:00{timestamp[19:]}")
-        return partition
+    if len(_HOUR_PARTITIONS) >= _HOUR_PARTITIONS_LIMIT:
+        _HOUR_PARTITIONS.clear()
+    partition = _HOUR_PARTITIONS[hour] = _partition_of_iso(f"{timestamp[:13]}:00:00{timestamp[19:]}")
+    return partition
 
 
 def partition_of_epoch(seconds: float) -> str | None:
@@ -136,6 +139,31 @@ def apache_members(fields: LineFields) -> str:
     return members
 
 
+def plain_apache_members(fields: LineFields) -> str:
+    """apache_members of a plain line's fields (split_plain_line): the same JSON, written faster.
+
+    The fields are copied between quotes as they are (they hold nothing JSON escapes), and status
+    and size, ASCII digits, lose their leading zeros instead of going through int and back: the two
+    cost more than half of apache_members' time.
+    """
+    host, _ident, user, time, method, path, protocol, request, status, size, referer, agent = fields
+    user = "null" if user is None else f'"{user}"'
+    code = "null" if status is None else status.lstrip("0") or "0"
+    size = "null" if size is None else size.lstrip("0") or "0"
+    referer = "null" if referer is None else f'"{referer}"'
+    agent = "null" if agent is None else f'"{agent}"'
+    if method is None:  # the request line did not split into method, path and protocol
+        return (
+            f'"host":"{host}","user":{user},"time":"{time}","method":null,"path":null,"protocol":null,'
+            f'"code":{code},"size":{size},"referer":{referer},"agent":{agent},"request":"{request}"'
+        )
+    protocol = "null" if protocol is None else f'"{protocol}"'
+    return (
+        f'"host":"{host}","user":{user},"time":"{time}","method":"{method}","path":"{path}",'
+        f'"protocol":{protocol},"code":{code},"size":{size},"referer":{referer},"agent":{agent}'
+    )
+
+
 def message_members(text: str) -> str:
     """The members of a record kept as its text: ``"message"`` and the text as a JSON string."""
     return f'"message":{_quote(text)}'
@@ -162,6 +190,9 @@ def decode(data: bytes) -> tuple[str, str | None, str]:
         return message_members(data.decode(errors="backslashreplace")), None, MESSAGE
     if text[:1] != "{":
         try:
+            fields = split_plain_line(text)
+            if fields is not None:
+                return plain_apache_members(fields), partition_of_iso(fields[3]), APACHE
             fields = split_line(text)
         except ApacheParseError:
             pass
