@@ -129,7 +129,9 @@ def print_tables(dsn: str, target: str, ledger: str) -> None:
 
 
 def run(moto: MotoServer, image_uris: dict[str, str]) -> None:
-    with applied_example(EXAMPLE, moto, {"image_uris": image_uris}) as out, PostgresServer() as postgres:
+    # moto has no Redshift Serverless API: load into a named cluster instead of creating a workgroup.
+    variables = {"image_uris": image_uris, "redshift_cluster_identifier": "photo-analytics"}
+    with applied_example(EXAMPLE, moto, variables) as out, PostgresServer() as postgres:
         s3, sqs, lambda_ = moto.client("s3"), moto.client("sqs"), moto.client("lambda")
         function = lambda_.get_function_configuration(FunctionName=out["lambda_function_name"])
         deployed_env = function["Environment"]["Variables"]

@@ -19,13 +19,13 @@ output "function_names" {
 }
 
 output "opensearch_endpoint" {
-  description = "Endpoint of the OpenSearch domain the logs are loaded into."
+  description = "Endpoint of the collection or domain the logs are loaded into."
   value       = local.opensearch_endpoint
 }
 
 output "opensearch_dashboards_url" {
-  description = "OpenSearch Dashboards of the created domain (null with existing_opensearch)."
-  value       = local.create_domain ? "https://${aws_opensearch_domain.this[0].dashboard_endpoint}" : null
+  description = "OpenSearch Dashboards of the created collection or domain (null with existing_opensearch)."
+  value       = local.create_collection ? aws_opensearchserverless_collection.this[0].dashboard_endpoint : (local.create_domain ? "https://${aws_opensearch_domain.this[0].dashboard_endpoint}" : null)
 }
 
 output "opensearch_writer_role_arns" {

@@ -25,8 +25,25 @@ variable "name" {
   }
 }
 
+variable "opensearch_kind" {
+  description = "What the example creates to load into (unless existing_opensearch is given): serverless (an OpenSearch Serverless SEARCH collection, nothing to size) or domain (an OpenSearch domain sized by the opensearch_* variables)."
+  type        = string
+  default     = "serverless"
+
+  validation {
+    condition     = contains(["serverless", "domain"], var.opensearch_kind)
+    error_message = "opensearch_kind must be serverless or domain."
+  }
+}
+
+variable "collection_standby_replicas" {
+  description = "Standby replicas of the created collection in a second availability zone: false halves the minimum OCUs (an example's choice; true for production)."
+  type        = bool
+  default     = false
+}
+
 variable "existing_opensearch" {
-  description = "Load into an existing domain or Serverless collection instead of creating a domain: its endpoint and ARN. Give the module's opensearch_writer_role_arns access there (domain access policy, FGAC role mapping, or collection data access policy)."
+  description = "Load into an existing domain or Serverless collection instead of creating one: its endpoint and ARN. Give the module's opensearch_writer_role_arns access there (domain access policy, FGAC role mapping, or collection data access policy)."
   type = object({
     endpoint = string
     arn      = string

@@ -25,19 +25,35 @@ variable "name" {
   }
 }
 
-# The example does not create the warehouse: an existing provisioned cluster or Serverless
-# workgroup is named here (the defaults suit `make demo`, where nothing checks that it exists).
+# With neither of these, the example creates a Redshift Serverless namespace and workgroup (an
+# empty account needs nothing else); name an existing cluster or workgroup to load there instead.
 
 variable "redshift_cluster_identifier" {
-  description = "Existing provisioned cluster to load into. Set to null and set redshift_workgroup_name for Serverless."
+  description = "Existing provisioned cluster to load into. Null (with redshift_workgroup_name null): a Serverless namespace and workgroup are created."
   type        = string
-  default     = "photo-analytics"
+  default     = null
 }
 
 variable "redshift_workgroup_name" {
-  description = "Existing Redshift Serverless workgroup to load into (instead of a cluster)."
+  description = "Existing Redshift Serverless workgroup to load into (instead of a cluster). Null (with redshift_cluster_identifier null): one is created."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.redshift_workgroup_name == null || var.redshift_cluster_identifier == null
+    error_message = "Set redshift_cluster_identifier or redshift_workgroup_name, not both."
+  }
+}
+
+variable "serverless_base_capacity" {
+  description = "Base capacity (RPUs) of the created workgroup; 8 is the smallest Redshift Serverless allows."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.serverless_base_capacity >= 8 && var.serverless_base_capacity % 8 == 0
+    error_message = "serverless_base_capacity must be a multiple of 8, at least 8."
+  }
 }
 
 variable "redshift_database" {
@@ -47,7 +63,7 @@ variable "redshift_database" {
 }
 
 variable "redshift_secret_arn" {
-  description = "Secrets Manager secret of the loader's database user. Null: the loader's IAM identity (a database user named IAMR:<role name> on clusters; see the module README for the grants)."
+  description = "Secrets Manager secret of the loader's database user. Null: the created namespace's admin secret, or with an existing cluster or workgroup the loader's IAM identity (a database user named IAMR:<role name>; see the module README for the grants)."
   type        = string
   default     = null
 }

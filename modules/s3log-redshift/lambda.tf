@@ -27,7 +27,7 @@ module "function" {
     {
       for key, value in {
         REDSHIFT_CLUSTER_IDENTIFIER = var.redshift_cluster_identifier
-        REDSHIFT_WORKGROUP_NAME     = var.redshift_workgroup_name
+        REDSHIFT_WORKGROUP_NAME     = local.workgroup_name
         REDSHIFT_SECRET_ARN         = var.redshift_secret_arn
         REDSHIFT_DB_USER            = var.redshift_db_user
       } : key => value if value != null

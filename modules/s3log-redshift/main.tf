@@ -28,9 +28,12 @@ locals {
 
   ledger_table = coalesce(var.ledger_table, "${var.target_table}_ledger")
 
-  is_serverless = var.redshift_workgroup_name != null
-  cluster_arn   = local.is_serverless ? null : "arn:${local.partition}:redshift:${local.region}:${local.account_id}:cluster:${var.redshift_cluster_identifier}"
-  workgroup_arn = local.is_serverless ? data.aws_redshiftserverless_workgroup.this[0].arn : null
+  # From the cluster identifier (the validation allows exactly one target): a workgroup created in
+  # the same configuration may associate copy_role_arn with its namespace without a cycle.
+  is_serverless  = var.redshift_cluster_identifier == null
+  cluster_arn    = local.is_serverless ? null : "arn:${local.partition}:redshift:${local.region}:${local.account_id}:cluster:${var.redshift_cluster_identifier}"
+  workgroup_name = var.redshift_workgroup != null ? var.redshift_workgroup.workgroup_name : var.redshift_workgroup_name
+  workgroup_arn  = var.redshift_workgroup != null ? var.redshift_workgroup.arn : (var.redshift_workgroup_name != null ? data.aws_redshiftserverless_workgroup.this[0].arn : null)
   # How the loader gets database credentials: a secret, temporary credentials for a named user
   # (clusters), or temporary credentials for its own IAM identity.
   auth_mode = var.redshift_secret_arn != null ? "secret" : (var.redshift_db_user != null ? "db_user" : "iam")

@@ -50,15 +50,31 @@ variable "redshift_cluster_identifier" {
   default     = null
 
   validation {
-    condition     = (var.redshift_cluster_identifier == null) != (var.redshift_workgroup_name == null)
-    error_message = "Set exactly one of redshift_cluster_identifier and redshift_workgroup_name."
+    condition     = var.redshift_cluster_identifier == null || var.redshift_workgroup_name == null
+    error_message = "Set exactly one of redshift_cluster_identifier, redshift_workgroup_name and redshift_workgroup."
   }
 }
 
 variable "redshift_workgroup_name" {
-  description = "Name of the Redshift Serverless workgroup to load into (set this or redshift_cluster_identifier)."
+  description = "Name of an existing Redshift Serverless workgroup to load into (set this, redshift_workgroup or redshift_cluster_identifier); the module looks up its ARN."
   type        = string
   default     = null
+}
+
+variable "redshift_workgroup" {
+  description = "A Redshift Serverless workgroup created in the same configuration (pass the aws_redshiftserverless_workgroup resource: its workgroup_name and arn are used). redshift_workgroup_name would look it up during the plan, before it exists."
+  type = object({
+    workgroup_name = string
+    arn            = string
+  })
+  default = null
+
+  validation {
+    # Checked here, not on redshift_cluster_identifier: that one must not depend on a workgroup
+    # of the same configuration, whose namespace takes the copy role (a cycle).
+    condition     = var.redshift_workgroup == null ? (var.redshift_cluster_identifier != null || var.redshift_workgroup_name != null) : (var.redshift_cluster_identifier == null && var.redshift_workgroup_name == null)
+    error_message = "Set exactly one of redshift_cluster_identifier, redshift_workgroup_name and redshift_workgroup."
+  }
 }
 
 variable "redshift_database" {

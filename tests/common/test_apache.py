@@ -187,3 +187,19 @@ def test_nearly_every_real_line_is_plain(shared_data: Path) -> None:
     plain = [split_plain_line(line) for line in lines]
     assert sum(fields is None for fields in plain) < len(lines) // 1000
     assert all(fields == split_line(line) for fields, line in zip(plain, lines, strict=True) if fields)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '1.2.3.4 - - [0\u0661/Jul/1995:00:00:01 -0400] "GET / HTTP/1.0" 200 1',  # an Arabic-Indic digit
+        '1.2.3.4 - - [01/Jul/1995:00:00:01 -0400] "GET / HTTP/1.0" \u0662\u0660\u0660 1',
+        '1.2.3.4 - - [01/Jul/1995:00:00:01 -0400] "GET / HTTP/1.0" 200 \uff11',  # a fullwidth digit
+    ],
+)
+def test_digits_of_other_scripts_are_rejected_not_passed_on(line: str) -> None:
+    # \d matches every script's digits: such a time used to come out as an invalid ISO string,
+    # which failed the whole es chunk later instead of this one line here.
+    with pytest.raises(ApacheParseError):
+        parse_line(line)
+    assert split_plain_line(line) is None

@@ -174,17 +174,6 @@ def test_a_response_without_one_item_per_document_is_retried_then_dead_lettered(
     assert result.requests == 2 and result.indexed == 0
 
 
-def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
-    waits: list[float] = []
-    top = Backoff(base_seconds=0.5, cap_seconds=4.0, sleep=waits.append, random=lambda: 1.0)
-    for attempt in range(1, 6):
-        top.wait(attempt)
-    assert waits == [1.0, 2.0, 4.0, 4.0, 4.0]
-    jittered = Backoff(base_seconds=0.5, cap_seconds=4.0, sleep=waits.append, random=lambda: 0.25)
-    jittered.wait(2)
-    assert waits[-1] == 0.5
-
-
 def load(shared_data: Path, client: BulkClient, bulk_bytes: int, data: bytes | None = None) -> LoadCounts:
     data = data or (shared_data / "nasa_http" / "NASA_access_log_Jul95.first2000.log").read_bytes()
     return index_lines([data], 0, BulkRenderer("logs", "Jul95.log", PATTERN), client, bulk_bytes)

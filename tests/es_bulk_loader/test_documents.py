@@ -19,7 +19,6 @@ from logpipes.es_bulk_loader.documents import (
     document_id_prefix,
     index_name,
     offset_of,
-    render_document,
     template_index_patterns,
     unparsed_index,
 )
@@ -221,7 +220,7 @@ def apache_lines(draw: st.DrawFn) -> tuple[str, dict]:
 def test_generated_lines_round_trip_through_parse_and_render(case: tuple[str, dict]) -> None:
     line, fields = case
     record = parse_line(line)
-    doc = json.loads(render_document(record, line))
+    (doc,) = [doc for _, doc in render(line.encode())]  # plain lines and escaped ones alike
 
     assert doc["@timestamp"] == fields["iso"] == record.time
     assert datetime.fromisoformat(doc["@timestamp"]).astimezone(UTC)  # a valid date for the mapping
@@ -239,6 +238,18 @@ def test_generated_lines_round_trip_through_parse_and_render(case: tuple[str, di
         assert doc.get("referrer") == (None if referer == "-" else referer)
         assert doc.get("agent") == (None if agent == "-" else agent)
     assert doc["message"] == line
+
+
+def test_plain_and_escaped_lines_render_the_same_values() -> None:
+    # A plain line (no byte JSON escapes but its quotes) is copied as it is; a line with a tab
+    # after its fields, a non-ASCII path or leading zeros in its numbers must come out the same way.
+    plain = 'h - u [01/Jul/1995:00:00:01 -0400] "GET /a HTTP/1.0" 200 0042 "-" "ua"'
+    docs = [
+        doc for _, doc in render(f"{plain}\n{plain}\t\n".encode() + plain.replace("/a", "/\u00e9").encode())
+    ]
+    assert docs[0] == {**docs[1], "message": plain} and docs[1]["message"] == plain + "\t"
+    assert docs[0]["bytes"] == 42 and docs[0]["auth"] == "u" and docs[0]["agent"] == "ua"
+    assert docs[2]["request"] == "/\u00e9" and docs[2]["bytes"] == 42
 
 
 @settings(max_examples=300, deadline=None)

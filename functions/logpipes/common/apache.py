@@ -21,7 +21,7 @@ from typing import NamedTuple
 # ``-`` (absent) matches no group: the absent values come out of the match as None, here only.
 _LINE = re.compile(
     r"(?P<host>\S+) (?:-|(?P<ident>\S+)) (?:-|(?P<user>\S+)) \[(?P<time>[^\]]+)\] "
-    r'"(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" (?:(?P<status>\d{3})|-) (?:(?P<size>\d+)|-)'
+    r'"(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" (?:(?P<status>[0-9]{3})|-) (?:(?P<size>[0-9]+)|-)'
     r'(?: "(?:-"|(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)")'
     r' "(?:-"|(?P<agent>[^"\\]*(?:\\.[^"\\]*)*)"))?[ \t]*\r?\n?'
 )
@@ -42,7 +42,10 @@ _MONTHS = {
 }
 
 # 01/Jul/1995:00:00:01 -0400
-_TIME = re.compile(r"(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})")
+# [0-9], not \d: \d also matches other scripts' digits, which would make an invalid ISO time.
+_TIME = re.compile(
+    r"([0-9]{2})/([A-Z][a-z]{2})/([0-9]{4}):([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
+)
 
 
 class ApacheRecord(NamedTuple):

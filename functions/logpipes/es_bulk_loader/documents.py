@@ -3,10 +3,12 @@
 One entry is the action line and the document line of one log line, both newline-terminated, so a
 ``_bulk`` body is the concatenation of entries and the n-th item of the response is the n-th entry.
 
-This is the hot loop of the loader: it is written for throughput. Documents are rendered with the C
-JSON string encoder and an f-string instead of building a dict and calling ``json.dumps`` (about
-3.5x slower), every string value is still JSON-escaped, and the action line up to the ``_id``'s
-offset is computed once per minute of log time (index of the UTC day) and file (``_id`` prefix).
+This is the hot loop of the loader: it is written for throughput. Documents are rendered with an
+f-string instead of building a dict and calling ``json.dumps`` (about 3.5x slower). Plain lines
+(split_plain_line: nearly all) hold nothing JSON escapes but their quotes, so their fields are
+copied as they are and their status and size as digits; other lines' fields are JSON-escaped first
+(json_ready), and both go through the one layout (render_document). The action line up to the
+``_id``'s offset is computed once per minute of log time (index of the UTC day) and file.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import NamedTuple
 
-from logpipes.common.apache import ApacheParseError, ApacheRecord, parse_line
+from logpipes.common.apache import ApacheParseError, LineFields, split_line, split_plain_line
 
 # Returns the quoted JSON string, non-ASCII escaped, so every rendered entry is ASCII and its length
 # in characters is its length in bytes.
 _json_string = encode_basestring_ascii
-_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_IPV4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")  # not \d: ASCII digits only
 _DATE_FIELDS = ("%Y", "%m", "%d")
 _ID_PREFIX_LENGTH = 20
 INDEX_PATTERN_RE = re.compile(r"[a-z0-9][a-z0-9_.+-]*(%[Ymd][a-z0-9_.+-]*)*")
@@ -97,34 +99,59 @@ def index_name(pattern: str, iso_time: str) -> str:
     return name
 
 
-def render_document(record: ApacheRecord, message: str) -> str:
-    """The JSON document of a parsed line, newline-terminated.
+def render_document(fields: LineFields, message: str) -> str:
+    """The JSON document of a line's fields, newline-terminated.
 
-    Fields are named as grok's COMBINEDAPACHELOG names them (plus ``clienthost``, ``rawrequest``);
-    absent values are left out.
+    ``fields`` and ``message`` are JSON-ready: strings copied between quotes as they are (what
+    split_plain_line gives, or json_ready made), status and size ASCII digits. Fields are named as
+    grok's COMBINEDAPACHELOG names them (plus ``clienthost``, ``rawrequest``); absent values are
+    left out.
     """
-    host, ident, user, time, method, path, protocol, request, status, size, referer, agent = record
+    host, ident, user, time, method, path, protocol, request, status, size, referer, agent = fields
     # Host names and IP literals go to separate fields: `clientip` is mapped as `ip`.
     client = "clientip" if (host[-1:].isdigit() and _IPV4.fullmatch(host)) or ":" in host else "clienthost"
     if method is None:
-        request_fields = f',"rawrequest":{_json_string(request)}'
+        request_fields = f',"rawrequest":"{request}"'
     elif protocol is None:
-        request_fields = f',"verb":{_json_string(method)},"request":{_json_string(path)}'
+        request_fields = f',"verb":"{method}","request":"{path}"'
     else:
         version = protocol[5:] if protocol[:5] == "HTTP/" else protocol
-        request_fields = (
-            f',"verb":{_json_string(method)},"request":{_json_string(path)},'
-            f'"httpversion":{_json_string(version)}'
-        )
-    ident = "" if ident is None else f',"ident":{_json_string(ident)}'
-    user = "" if user is None else f',"auth":{_json_string(user)}'
-    status = "" if status is None else f',"response":{status}'
-    size = "" if size is None else f',"bytes":{size}'
-    referer = "" if referer is None else f',"referrer":{_json_string(referer)}'
-    agent = "" if agent is None else f',"agent":{_json_string(agent)}'
+        request_fields = f',"verb":"{method}","request":"{path}","httpversion":"{version}"'
+    ident = "" if ident is None else f',"ident":"{ident}"'
+    user = "" if user is None else f',"auth":"{user}"'
+    # JSON numbers have no leading zeros; stripping them is what int() and back would do, cheaper.
+    status = "" if status is None else f',"response":{status.lstrip("0") or "0"}'
+    size = "" if size is None else f',"bytes":{size.lstrip("0") or "0"}'
+    referer = "" if referer is None else f',"referrer":"{referer}"'
+    agent = "" if agent is None else f',"agent":"{agent}"'
     return (
-        f'{{"@timestamp":"{time}","{client}":{_json_string(host)}{ident}{user}{request_fields}'
-        f'{status}{size}{referer}{agent},"message":{_json_string(message)}}}\n'
+        f'{{"@timestamp":"{time}","{client}":"{host}"{ident}{user}{request_fields}'
+        f'{status}{size}{referer}{agent},"message":"{message}"}}\n'
+    )
+
+
+def _json_text(value: str | None) -> str | None:
+    """A string JSON-escaped, without its quotes (None stays None)."""
+    return None if value is None else _json_string(value)[1:-1]
+
+
+def json_ready(fields: LineFields) -> LineFields:
+    """The fields of any parsed line as render_document takes them: strings JSON-escaped, status
+    and size as ASCII numbers (the loose grammar's digits may be any Unicode digits)."""
+    host, ident, user, time, method, path, protocol, request, status, size, referer, agent = fields
+    return (
+        _json_string(host)[1:-1],
+        _json_text(ident),
+        _json_text(user),
+        time,
+        _json_text(method),
+        _json_text(path),
+        _json_text(protocol),
+        _json_string(request)[1:-1],
+        None if status is None else str(int(status)),
+        None if size is None else str(int(size)),
+        _json_text(referer),
+        _json_text(agent),
     )
 
 
@@ -168,7 +195,14 @@ class BulkRenderer:
             if line[-1:] == "\r":
                 line = line[:-1]
             try:
-                record = parse_line(line)
+                fields = split_plain_line(line)  # raises only for a month that is not one
+                if fields is None:  # not plain: the escape-aware grammar parses it, or rejects it
+                    fields = json_ready(split_line(line))
+                    message = _json_string(line)[1:-1]
+                elif line[-1] > " ":  # a plain line: its quotes are all JSON escapes in it
+                    message = line.replace('"', '\\"')
+                else:  # plain fields, but spaces, tabs or a CR after the last one
+                    message = _json_string(line)[1:-1]
             except ApacheParseError as error:
                 if not line or line.isspace():
                     blank += 1
@@ -179,10 +213,10 @@ class BulkRenderer:
                     f'{{"message":{_json_string(line)},"parse_error":{_json_string(str(error))}}}\n'
                 )
                 continue
-            time = record[3]
+            time = fields[3]
             minute_key = time[:16] + time[19:]
             action = actions.get(minute_key) or self._new_action(minute_key, time)
-            append(f'{action}{line_offset}"}}}}\n{render_document(record, line)}')
+            append(f'{action}{line_offset}"}}}}\n{render_document(fields, message)}')
         # A block that ends with its newline splits into a last empty piece, which is not a line.
         if block.endswith(b"\n"):
             blank -= 1

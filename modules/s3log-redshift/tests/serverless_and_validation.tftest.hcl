@@ -68,7 +68,7 @@ run "cluster_with_database_user" {
 
 run "needs_a_cluster_or_a_workgroup" {
   command         = plan
-  expect_failures = [var.redshift_cluster_identifier]
+  expect_failures = [var.redshift_workgroup]
 }
 
 run "not_both_cluster_and_workgroup" {
@@ -137,4 +137,37 @@ run "kms_alias_is_rejected" {
     kms_key_arn                 = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
   }
   expect_failures = [var.kms_key_arn]
+}
+
+run "workgroup_of_the_same_configuration_is_not_looked_up" {
+  command = plan
+
+  variables {
+    redshift_workgroup = {
+      workgroup_name = "photo-analytics"
+      arn            = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/11111111-2222-3333-4444-555555555555"
+    }
+  }
+
+  assert {
+    condition     = length(data.aws_redshiftserverless_workgroup.this) == 0
+    error_message = "a workgroup passed as an object must not be looked up (a plan would look before it exists)"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "RunStatementsOnThisDatabase"]) == toset([var.redshift_workgroup.arn])
+    error_message = "statements may run on the given workgroup only"
+  }
+  assert {
+    condition     = module.function.environment.REDSHIFT_WORKGROUP_NAME == "photo-analytics"
+    error_message = "the loader must target the given workgroup"
+  }
+}
+
+run "not_both_workgroup_forms" {
+  command = plan
+  variables {
+    redshift_workgroup_name = "photo-analytics"
+    redshift_workgroup      = { workgroup_name = "photo-analytics", arn = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/x" }
+  }
+  expect_failures = [var.redshift_workgroup]
 }
