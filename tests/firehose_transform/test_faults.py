@@ -28,7 +28,7 @@ RECORDS, EVENTS_PER_RECORD = 1100, 2
 PADDING = "x" * 200  # after each event's name in its message
 MAX_ATTEMPTS = 3
 
-pytestmark = pytest.mark.slow  # about 2 s a case, 40 cases
+pytestmark = pytest.mark.slow  # about 2 s a case, 40 cases per output format
 
 
 def _error(code: str, status: int, operation: str) -> ClientError:
@@ -159,9 +159,28 @@ def _assert_exactly_once(ids: set[str], delivered: Counter[str], parked: Counter
     assert set(delivered) | set(parked) == ids, "an event was lost"
 
 
-@pytest.fixture
-def transform(monkeypatch: pytest.MonkeyPatch, lambda_context) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    monkeypatch.setenv("OUTPUT_FORMAT", "raw")
+# Every output path shares the record accounting, response budget and re-ingestion under test; each
+# writes an event's whole message as its line, so the lines are counted the same way in every case.
+OUTPUT_SETTINGS: dict[str, dict[str, str]] = {
+    "raw": {"OUTPUT_FORMAT": "raw"},
+    "csv columns": {
+        "OUTPUT_FORMAT": "csv",
+        "COLUMNS": json.dumps([{"name": "line", "type": "string", "source": "regex.line"}]),
+        "MESSAGE_REGEX": "^(?P<line>.*)$",
+    },
+    "custom transform": {
+        "OUTPUT_FORMAT": "custom",
+        "TRANSFORM_FUNCTION": "tests.firehose_transform.sample_transforms:message_as_line",
+    },
+}
+
+
+@pytest.fixture(params=OUTPUT_SETTINGS)
+def transform(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, lambda_context
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    for name, value in OUTPUT_SETTINGS[request.param].items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("REINGEST_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
     # Every record's envelope (~84 bytes), and the data of ~400 records (~560 bytes each): the first
     # invocation re-ingests ~700 in two calls, and every one delivers some.
